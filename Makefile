@@ -1,0 +1,33 @@
+# statelab: `make lab` to learn, `make test` to check everything. Needs Python 3.10+ and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.statelab-installed
+
+.PHONY: lab test bench clean help
+
+help:
+	@echo "make lab    - create .venv, install, open JupyterLab on the first notebook"
+	@echo "make test   - create .venv, install, run every test"
+	@echo "make bench  - run the benchmarks and print their figures"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "statelab needs Python 3.10 or newer; run: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
+	$(BIN)/python -m pip install --quiet -e ".[notebooks,test]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/01-start-the-sidecar.ipynb
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_sidecar.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info statelab.egg-info .pytest_cache .hypothesis

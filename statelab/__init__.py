@@ -1,0 +1,66 @@
+"""statelab: Dapr's state API, hands-on, in a notebook.
+
+``statelab.start()`` runs a sidecar that answers Dapr's HTTP state API
+(``/v1.0/state/{store}``) with the same status codes, headers, error codes and store quirks as
+daprd, backed by an embedded Redis (fakeredis) or a real Redis server. Code written against it
+runs unchanged against a real Dapr sidecar.
+
+Heavy modules (redis-py, fakeredis, uvicorn) load on first use, so ``import statelab`` is cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ComponentError",
+    "DaprResponseError",
+    "EtagMismatchError",
+    "Sidecar",
+    "SidecarError",
+    "StateAPI",
+    "StatelabError",
+    "__version__",
+    "load_components",
+    "start",
+]
+
+_LAZY = {
+    "ComponentError": "statelab.errors",
+    "DaprResponseError": "statelab.errors",
+    "EtagMismatchError": "statelab.errors",
+    "Sidecar": "statelab.sidecar",
+    "SidecarError": "statelab.errors",
+    "StateAPI": "statelab.api",
+    "StatelabError": "statelab.errors",
+    "load_components": "statelab.components",
+    "start": "statelab.sidecar",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import StateAPI
+    from .components import load_components
+    from .errors import (
+        ComponentError,
+        DaprResponseError,
+        EtagMismatchError,
+        SidecarError,
+        StatelabError,
+    )
+    from .sidecar import Sidecar, start
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'statelab' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

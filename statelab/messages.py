@@ -1,0 +1,182 @@
+"""Every error daprd's state API answers, in one place (spec section 2).
+
+Each builder returns a :class:`DaprError`: the HTTP status, Dapr's legacy ``errorCode``, the
+message with Dapr's exact wording, and, for the "rich" errors current Dapr sends (v1.13+), the
+``details`` array. The API layer raises them; the HTTP adapter only serialises them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .gojson import encode_std_ordered
+
+__all__ = ["DaprError", "PlainTextError"]
+
+_ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+_RESOURCE_INFO = "type.googleapis.com/google.rpc.ResourceInfo"
+_BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
+_HELP = "type.googleapis.com/google.rpc.Help"
+_SUPPORTED_STORES_URL = (
+    "https://docs.dapr.io/reference/components-reference/supported-state-stores/")
+
+
+@dataclass
+class DaprError(Exception):
+    """An error answer: ``{"errorCode": ..., "message": ...}`` plus optional ``details``."""
+
+    status: int
+    error_code: str
+    message: str
+    details: list[dict[str, Any]] | None = field(default=None)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.error_code}: {self.message}"
+
+    def body(self) -> bytes:
+        """Serialised like Go's ``json.Marshal`` of the struct: no trailing newline."""
+        payload: dict[str, Any] = {"errorCode": self.error_code, "message": self.message}
+        if self.details is not None:
+            payload["details"] = self.details
+        return encode_std_ordered(payload)
+
+
+@dataclass
+class PlainTextError(Exception):
+    """An answer Go writes with ``http.Error``: plain text and a trailing newline."""
+
+    status: int
+    text: str
+
+    def body(self) -> bytes:
+        return (self.text + "\n").encode("utf-8")
+
+
+def _error_info(reason: str, metadata: dict[str, str] | None) -> dict[str, Any]:
+    return {"@type": _ERROR_INFO, "reason": reason, "domain": "dapr.io", "metadata": metadata}
+
+
+def _resource_info(store: str) -> dict[str, Any]:
+    return {"@type": _RESOURCE_INFO, "resource_type": "state", "resource_name": store,
+            "owner": "", "description": ""}
+
+
+# -- E1, E2, E3: store lookup and key checks (rich errors) -------------------------------------
+
+def store_not_configured(store: str, app_id: str) -> DaprError:
+    """E1: no state store at all. 500, checked before the store name."""
+    return DaprError(500, "ERR_STATE_STORE_NOT_CONFIGURED",
+                     f"state store {store} is not configured",
+                     [_error_info("DAPR_STATE_NOT_CONFIGURED", {"appID": app_id} if app_id else None)])
+
+
+def store_not_found(store: str, app_id: str) -> DaprError:
+    """E2: unknown store name. 400."""
+    return DaprError(400, "ERR_STATE_STORE_NOT_FOUND", f"state store {store} is not found",
+                     [_error_info("DAPR_STATE_NOT_FOUND", {"appID": app_id} if app_id else None)])
+
+
+def illegal_key(store: str, key: str) -> DaprError:
+    """E3: a key containing Dapr's ``||`` separator."""
+    message = f"input key/keyPrefix '{key}' can't contain '||'"
+    return DaprError(400, "ERR_MALFORMED_REQUEST", message, [
+        {"@type": _BAD_REQUEST, "field_violations": [{"field": key, "description": message}]},
+        _resource_info(store),
+        _error_info("DAPR_STATE_ILLEGAL_KEY", None),
+    ])
+
+
+def malformed(message: str) -> DaprError:
+    """E4/E5: the raw decoder text (or the required-key message), no prefix."""
+    return DaprError(400, "ERR_MALFORMED_REQUEST", message)
+
+
+def malformed_body(detail: str) -> DaprError:
+    """E12/E15: bulk and transaction bodies that do not decode."""
+    return DaprError(400, "ERR_MALFORMED_REQUEST", f"failed deserializing HTTP body: {detail}")
+
+
+# -- E6, E7, E8: save ----------------------------------------------------------------------------
+
+def save_failed(store: str, status: int, detail: str) -> DaprError:
+    """E6 (409 etag mismatch), E7 (400 invalid etag), E8 (500 anything else)."""
+    return DaprError(status, "ERR_STATE_SAVE",
+                     f"failed saving state in state store {store}: {detail}")
+
+
+# -- E9: get, E10/E11: delete, E13: bulk ---------------------------------------------------------
+
+def get_failed(key: str, store: str, detail: str) -> DaprError:
+    return DaprError(500, "ERR_STATE_GET", f"fail to get {key} from state store {store}: {detail}")
+
+
+def delete_failed(key: str, status: int, detail: str) -> DaprError:
+    """E10 (409) and E11 (500). The store name is not part of Dapr's message."""
+    return DaprError(status, "ERR_STATE_DELETE", f"failed deleting state with key {key}: {detail}")
+
+
+def bulk_get_failed(detail: str) -> DaprError:
+    return DaprError(500, "ERR_STATE_BULK_GET", detail)
+
+
+# -- E14 to E18: transactions --------------------------------------------------------------------
+
+def transactions_not_supported(store: str) -> DaprError:
+    return DaprError(500, "ERR_STATE_STORE_NOT_SUPPORTED",
+                     f"state store {store} doesn't support transactions", [
+                         {"@type": _HELP, "links": [{
+                             "description": "Check the list of state stores and the features "
+                                            "they support",
+                             "url": _SUPPORTED_STORES_URL}]},
+                         _resource_info(store),
+                         _error_info("DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED", None),
+                     ])
+
+
+def operation_not_supported(operation: str) -> DaprError:
+    return DaprError(400, "ERR_NOT_SUPPORTED_STATE_OPERATION",
+                     f"operation type {operation} not supported")
+
+
+def transaction_failed(detail: str) -> DaprError:
+    """E18: every store failure, ETag mismatches included, is a 500 (never 409)."""
+    return DaprError(500, "ERR_STATE_TRANSACTION",
+                     f"error while executing state transaction: {detail}")
+
+
+# -- E19, E20: query -----------------------------------------------------------------------------
+
+def query_not_supported(store: str) -> DaprError:
+    return DaprError(500, "ERR_STATE_STORE_NOT_SUPPORTED", "state store does not support querying",
+                     [_resource_info(store), _error_info("DAPR_STATE_QUERYING_NOT_SUPPORTED", None)])
+
+
+def query_failed(store: str, detail: str) -> DaprError:
+    return DaprError(500, "ERR_STATE_QUERY", f"state store {store} query failed: {detail}",
+                     [_resource_info(store), _error_info("DAPR_STATE_QUERY_FAILED", None)])
+
+
+# -- routing, health, auth -----------------------------------------------------------------------
+
+def direct_invoke_fallback() -> DaprError:
+    """Unmatched routes fall through to service invocation, which wants an app id."""
+    return DaprError(404, "ERR_DIRECT_INVOKE",
+                     "failed getting app id either from the URL path or the header dapr-app-id")
+
+
+def health_app_id_mismatch() -> DaprError:
+    return DaprError(500, "ERR_HEALTH_APPID_NOT_MATCH", "dapr app-id does not match")
+
+
+def invalid_api_token() -> PlainTextError:
+    return PlainTextError(401, "invalid api token")
+
+
+def unescape_failed(param: str, detail: str) -> PlainTextError:
+    return PlainTextError(400, f'failed to unescape request parameter "{param}". Error: {detail}')
+
+
+# The body size limit: dapr/kit's LimitReadCloser error text (read in the kit source, not
+# observed against daprd); the decoder then reports it like any other malformed body.
+BODY_TOO_LARGE = "stream too large"

@@ -1,0 +1,264 @@
+"""The sidecar: the state API served over HTTP on 127.0.0.1, inside a kernel or as a process.
+
+In a notebook, :func:`start` runs uvicorn in a daemon thread on a socket it binds itself (so a
+busy port is a clear error, not a silently dead thread), with logs quiet so cell outputs stay
+deterministic. It never uses the kernel's event loop: a synchronous ``httpx.get`` from a cell
+would deadlock on it (``research/jupyter-testing.md`` section 3.1).
+
+:func:`start` is idempotent within a process: running the cell again returns the same sidecar.
+If another statelab sidecar with the same app id already answers on the port (for example
+``statelab run`` in a terminal), it is reused; if something else holds the port, a free port is
+chosen and a message says so. With ``STATELAB_DAPR_URL`` set, nothing is started: the handle
+points at that real daprd, so the same notebook runs against real Dapr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .api import DEFAULT_MAX_BODY_SIZE, StateAPI
+from .components import Component, default_components, load_components
+from .errors import SidecarError
+
+__all__ = ["Sidecar", "running_sidecars", "start", "stop_all"]
+
+DEFAULT_PORT = 3500
+_registry: dict[int, "Sidecar"] = {}
+_registry_lock = threading.Lock()
+
+
+class Sidecar:
+    """A running (or attached) statelab sidecar. Use :func:`start` to get one."""
+
+    def __init__(self, *, url: str, port: int, app_id: str, api: StateAPI | None,
+                 owned: bool, config_key: tuple[Any, ...] = ()) -> None:
+        self.url = url
+        self.port = port
+        self.app_id = app_id
+        self.api = api
+        self.owned = owned
+        self._config_key = config_key
+        self.requested_port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._app: Any = None
+
+    def __repr__(self) -> str:
+        if not self.owned:
+            return f"<Sidecar app_id={self.app_id!r} url={self.url!r} (attached)>"
+        state = "running" if self.running else "stopped"
+        stores = ", ".join(f"{c.name} ({c.type})" for c in (self.api.components or [])) \
+            if self.api else ""
+        return f"<Sidecar app_id={self.app_id!r} url={self.url!r} {state}; stores: {stores}>"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def state_url(self) -> str:
+        """The base URL of the state API, e.g. ``http://127.0.0.1:3500/v1.0/state``."""
+        return f"{self.url}/v1.0/state"
+
+    def component(self, name: str = "statestore") -> Component:
+        if self.api is None:
+            raise SidecarError("this sidecar runs in another process; inspect it there")
+        for component in self.api.components or []:
+            if component.name == name:
+                return component
+        raise SidecarError(f"no state store named {name!r}")
+
+    def redis(self, store: str = "statestore") -> Any:
+        """A redis-py client on the Redis database behind *store*, to see what Dapr stores.
+
+        >>> sidecar.redis().hgetall("myapp||order-1")   # doctest: +SKIP
+        {b'data': b'{"qty":1}', b'version': b'1'}
+        """
+        return self.component(store).redis_client()
+
+    def reset(self, store: str | None = None) -> None:
+        """Forget all data of one store (or of every store): a fresh start for an exercise."""
+        if self.api is None:
+            raise SidecarError("this sidecar runs in another process; reset it there")
+        for component in self.api.components or []:
+            if store is None or component.name == store:
+                component.open().reset()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _serve(self, sock: socket.socket, timeout: float = 10.0) -> None:
+        import uvicorn
+
+        from .http import StateApp
+
+        assert self.api is not None
+        self._app = StateApp(self.api)
+        config = uvicorn.Config(self._app, log_level="warning", access_log=False,
+                                lifespan="off", server_header=False, http=_http_impl(),
+                                loop=_loop_impl(), ws="none")
+        self._server = uvicorn.Server(config)
+        self._socket = sock
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name=f"statelab-sidecar-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise SidecarError(f"the sidecar on port {self.port} failed to start")
+            time.sleep(0.002)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving. Embedded Redis data stays in the process for the next start()."""
+        if not self.owned:
+            return
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        if self._app is not None:
+            self._app.close()
+        with _registry_lock:
+            if _registry.get(self.port) is self:
+                del _registry[self.port]
+
+    def __enter__(self) -> "Sidecar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _http_impl() -> str:
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
+
+
+def _loop_impl() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def _bind(host: str, port: int) -> socket.socket | None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        return None
+    sock.listen(128)
+    return sock
+
+
+def _probe_statelab(host: str, port: int) -> dict[str, Any] | None:
+    """Who holds the port? Returns the metadata of a statelab sidecar, or None."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/v1.0/metadata", timeout=1.0) as reply:
+            payload = json.loads(reply.read() or b"{}")
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    if isinstance(payload, dict) and "statelab" in (payload.get("extended") or {}):
+        return payload
+    return None
+
+
+def _config_key(app_id: str, components: Any, api_token: str | None, max_body: int
+                ) -> tuple[Any, ...]:
+    if components is None or isinstance(components, (str, os.PathLike)):
+        comp_key: Any = str(Path(components).resolve()) if components is not None else None
+    else:
+        comp_key = id(components)
+    return (app_id, comp_key, api_token, max_body)
+
+
+def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
+          components: str | os.PathLike[str] | Sequence[Component] | None = None, *,
+          host: str = "127.0.0.1", api_token: str | None = None,
+          max_body_size: int = DEFAULT_MAX_BODY_SIZE, quiet: bool = False) -> Sidecar:
+    """Start (or return the already running) sidecar for *app_id* on *port*.
+
+    *components* is a folder of Dapr component YAML files, a list of
+    :class:`~statelab.components.Component`, or None for the ``dapr init`` default (one Redis
+    store named ``statestore``, embedded). Sets ``DAPR_HTTP_PORT`` so Dapr SDKs find it.
+    """
+    external = os.environ.get("STATELAB_DAPR_URL")
+    if external:
+        url = external.rstrip("/")
+        sidecar = Sidecar(url=url, port=int(url.rsplit(":", 1)[-1]) if url.count(":") == 2
+                          else 80, app_id=app_id, api=None, owned=False)
+        return sidecar
+    key = _config_key(app_id, components, api_token, max_body_size)
+    with _registry_lock:
+        existing = next((s for s in _registry.values() if s.requested_port == port), None)
+    if existing is not None and existing.running:
+        if existing._config_key == key:
+            return existing
+        existing.stop()
+    sock = _bind(host, port)
+    if sock is None:
+        holder = _probe_statelab(host, port)
+        if holder is not None and holder.get("id") == app_id:
+            sidecar = Sidecar(url=f"http://{host}:{port}", port=port, app_id=app_id, api=None,
+                              owned=False)
+            _export_env(port, api_token)
+            return sidecar
+        sock = _bind(host, 0)
+        if sock is None:
+            raise SidecarError(f"cannot bind any port on {host}")
+        chosen = sock.getsockname()[1]
+        if not quiet:
+            print(f"Port {port} is in use by another program; statelab uses port {chosen} "
+                  "instead.", file=sys.stderr)
+    actual = sock.getsockname()[1]
+    if components is None:
+        loaded = default_components()
+    elif isinstance(components, (str, os.PathLike)):
+        loaded = load_components(components, app_id=app_id)
+    else:
+        loaded = list(components)
+    api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
+                   extended={"statelab": __version__})
+    sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,
+                      owned=True, config_key=key)
+    sidecar.requested_port = port
+    sidecar._serve(sock)
+    with _registry_lock:
+        _registry[actual] = sidecar
+    _export_env(actual, api_token)
+    return sidecar
+
+
+def _export_env(port: int, api_token: str | None) -> None:
+    os.environ["DAPR_HTTP_PORT"] = str(port)
+    if api_token is not None:
+        os.environ["DAPR_API_TOKEN"] = api_token
+
+
+def running_sidecars() -> list[Sidecar]:
+    with _registry_lock:
+        return [s for s in _registry.values() if s.running]
+
+
+def stop_all() -> None:
+    for sidecar in running_sidecars():
+        sidecar.stop()

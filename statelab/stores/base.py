@@ -1,0 +1,127 @@
+"""What every store profile offers the API layer, and the errors stores raise.
+
+A store sees keys *after* Dapr's key prefixing and values *after* Go-style JSON decoding; it
+owns the encoding of values into stored bytes, because that encoding differs between Dapr's
+components (spec section 3.4). Errors carry the component's own wording, which daprd then
+wraps into its ``errorCode``/``message`` answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, Sequence, Union, runtime_checkable
+
+__all__ = [
+    "DeleteRequest",
+    "EtagError",
+    "GetResult",
+    "SetRequest",
+    "Store",
+    "StoreError",
+    "TransactionOperation",
+    "check_request_options",
+]
+
+CONCURRENCY_VALUES = ("", "first-write", "last-write")
+CONSISTENCY_VALUES = ("", "strong", "eventual")
+
+
+class StoreError(Exception):
+    """A component failure; ``str()`` is the text the component's Go code would produce."""
+
+
+class EtagError(StoreError):
+    """components-contrib's ``ETagError``: daprd answers 409 for a mismatch, 400 if invalid."""
+
+    PREFIXES = {
+        "mismatch": "possible etag mismatch. error from state store",
+        "invalid": "invalid etag value",
+    }
+
+    def __init__(self, kind: Literal["mismatch", "invalid"], cause: str) -> None:
+        self.kind = kind
+        self.cause = cause
+        super().__init__(f"{self.PREFIXES[kind]}: {cause}")
+
+
+@dataclass(frozen=True)
+class SetRequest:
+    """One item to save. ``key`` is already prefixed; ``value`` is decoded JSON."""
+
+    key: str
+    value: Any
+    etag: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    concurrency: str = ""
+    consistency: str = ""
+
+    @property
+    def has_etag(self) -> bool:
+        """Dapr's ``HasETag``: an empty string counts as no etag (spec S11)."""
+        return bool(self.etag)
+
+
+@dataclass(frozen=True)
+class DeleteRequest:
+    """One key to delete. ``key`` is already prefixed."""
+
+    key: str
+    etag: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    concurrency: str = ""
+    consistency: str = ""
+
+    @property
+    def has_etag(self) -> bool:
+        return bool(self.etag)
+
+
+@dataclass(frozen=True)
+class TransactionOperation:
+    """An ``upsert`` (carrying a :class:`SetRequest`) or a ``delete``."""
+
+    operation: Literal["upsert", "delete"]
+    request: Union[SetRequest, DeleteRequest]
+
+
+@dataclass(frozen=True)
+class GetResult:
+    """What a store returns for a key that exists: the stored bytes, verbatim."""
+
+    data: bytes
+    etag: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def check_request_options(concurrency: str, consistency: str) -> None:
+    """components-contrib's ``CheckRequestOptions``: unknown words are a store error (500)."""
+    if concurrency not in CONCURRENCY_VALUES:
+        raise StoreError(f"unrecognized concurrency model '{concurrency}'")
+    if consistency not in CONSISTENCY_VALUES:
+        raise StoreError(f"unrecognized consistency model '{consistency}'")
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The component interface the API layer calls. All methods are synchronous."""
+
+    component_type: str
+    features: tuple[str, ...]
+
+    def get(self, key: str, metadata: dict[str, str]) -> GetResult | None:
+        """Return the stored item, or None when the key is missing or expired."""
+
+    def set(self, request: SetRequest) -> None:
+        """Save one item or raise :class:`StoreError` / :class:`EtagError`."""
+
+    def delete(self, request: DeleteRequest) -> None:
+        """Delete one item or raise :class:`StoreError` / :class:`EtagError`."""
+
+    def multi(self, operations: Sequence[TransactionOperation], metadata: dict[str, str]) -> None:
+        """Run a transaction, with this component's own atomicity (or lack of it)."""
+
+    def reset(self) -> None:
+        """Forget every key this store holds (for exercises and tests)."""
+
+    def close(self) -> None:
+        """Release connections and background work."""

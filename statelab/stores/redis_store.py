@@ -1,0 +1,213 @@
+"""Dapr's Redis state store (``state.redis``), over any redis-py client.
+
+Each state key is a Redis hash with ``data``, ``version`` (the ETag) and, once any save used
+``first-write``, a sticky ``first-write`` field. Saves and deletes run as one Lua script each,
+sent with EVALSHA (redis-py falls back to loading the script on NOSCRIPT), so the same code is
+atomic on the embedded fakeredis server (through lupa) and on a real Redis server.
+
+The scripts below are statelab's own text with the logic of components-contrib v1.18
+(spec section 11): that is what makes every quirk of the ETag matrix (S1-S13, D1-D5) come out
+the same. Because the text differs from Dapr's, a Redis script error names a different line
+number and SHA than real Dapr's would; the rest of the wording matches Redis 7.
+
+fakeredis words script errors differently from a real server; :func:`_redis7_wording` rewrites
+them into Redis 7's form, so a learner sees the same message on both backends.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from .. import gojson
+from ..goparse import GoParseError, atoi
+from .base import (
+    DeleteRequest,
+    EtagError,
+    GetResult,
+    SetRequest,
+    StoreError,
+    TransactionOperation,
+    check_request_options,
+)
+
+__all__ = ["DELETE_SCRIPT", "SAVE_SCRIPT", "RedisStore"]
+
+# KEYS[1] state key; ARGV[1] expected version ("0" = none), ARGV[2] data,
+# ARGV[3] "0" when the save asked for first-write (absent in transactions).
+SAVE_SCRIPT = """\
+local current = redis.pcall("HGET", KEYS[1], "version")
+if type(current) == "table" then
+  -- not a hash (a legacy plain value): drop it and start over
+  redis.call("DEL", KEYS[1])
+end
+local sticky = redis.pcall("HGET", KEYS[1], "first-write")
+local expected = ARGV[1]
+local allowed = (not current) or type(current) == "table" or current == ""
+  or current == expected or ((not sticky) and expected == "0")
+if not allowed then
+  return error("failed to set key " .. KEYS[1])
+end
+redis.call("HSET", KEYS[1], "data", ARGV[2])
+if ARGV[3] == "0" then
+  redis.call("HSET", KEYS[1], "first-write", 0)
+end
+return redis.call("HINCRBY", KEYS[1], "version", 1)
+"""
+
+# KEYS[1] state key; ARGV[1] expected version ("0" = no If-Match).
+DELETE_SCRIPT = """\
+local current = redis.pcall("HGET", KEYS[1], "version")
+local allowed = (not current) or type(current) == "table" or current == ""
+  or current == ARGV[1] or ARGV[1] == "0"
+if not allowed then
+  return error("failed to delete " .. KEYS[1])
+end
+return redis.call("DEL", KEYS[1])
+"""
+
+_FAKEREDIS_SCRIPT_ERROR = re.compile(
+    r"Error running script \(call to f_(?P<sha>[0-9a-f]+)\): @user_script:\?: "
+    r"\[string \"<python>\"\]:(?P<line>\d+): (?P<message>.*?)(?:\nstack traceback:.*)?$",
+    re.DOTALL)
+
+
+def _redis7_wording(error: Exception) -> str:
+    """The error text as go-redis shows a Redis 7 script error (with its ``ERR`` prefix)."""
+    text = str(error)
+    match = _FAKEREDIS_SCRIPT_ERROR.match(text)
+    if match:
+        line = match["line"]
+        text = (f"user_script:{line}: {match['message']} script: {match['sha']}, "
+                f"on @user_script:{line}.")
+    return text if text.startswith("ERR ") else "ERR " + text
+
+
+REDIS_FEATURES = ("ETAG", "TRANSACTIONAL", "TTL", "KEYS_LIKE")
+
+
+class RedisStore:
+    """``state.redis`` semantics on a redis-py ``Redis`` client (fakeredis or a real server)."""
+
+    component_type = "state.redis"
+    features = REDIS_FEATURES
+
+    def __init__(self, client: Any, *, default_ttl: int | None = None) -> None:
+        from redis.exceptions import ResponseError  # lazy: redis-py costs ~120 ms to import
+
+        self._response_error = ResponseError
+        self.client = client
+        self.default_ttl = default_ttl
+        self._save = client.register_script(SAVE_SCRIPT)
+        self._delete = client.register_script(DELETE_SCRIPT)
+        self.replicas = self._connected_replicas()
+
+    def _connected_replicas(self) -> int:
+        """Counted once, like Dapr does at component init (spec 11.5)."""
+        try:
+            info = self.client.info("replication")
+        except Exception:  # noqa: BLE001 - fakeredis may not implement INFO sections
+            return 0
+        return int(info.get("connected_slaves", 0) or 0)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _expected_version(request: SetRequest) -> str:
+        """components-contrib's ``parseETag``: last-write or no etag means version 0."""
+        if request.concurrency == "last-write" or not request.has_etag:
+            return "0"
+        try:
+            return str(atoi(request.etag or ""))
+        except GoParseError as exc:
+            raise EtagError("invalid", str(exc)) from None
+
+    def _ttl(self, request: SetRequest) -> int | None:
+        raw = request.metadata.get("ttlInSeconds", "")
+        if raw == "":
+            return self.default_ttl
+        try:
+            return atoi(raw)
+        except GoParseError as exc:
+            raise StoreError(f"failed to parse ttl from metadata: {exc}") from None
+
+    @staticmethod
+    def encode(value: Any) -> bytes:
+        """Values are stored the way jsoniter ``ConfigFastest`` writes them (spec 3.4)."""
+        return gojson.encode_fastest(value)
+
+    # -- Store protocol ---------------------------------------------------------------------
+
+    def get(self, key: str, metadata: dict[str, str]) -> GetResult | None:
+        try:
+            fields = self.client.hgetall(key)
+        except self._response_error:
+            # A plain string key (written by something other than Dapr): returned without ETag.
+            raw = self.client.get(key)
+            return None if raw is None else GetResult(data=raw, etag=None)
+        if not fields:
+            return None
+        data = fields.get(b"data")
+        version = fields.get(b"version")
+        if data is None or version is None:
+            raise StoreError("required hash field 'data' or 'version' was not found")
+        return GetResult(data=data, etag=version.decode())
+
+    def set(self, request: SetRequest) -> None:
+        check_request_options(request.concurrency, request.consistency)
+        expected = self._expected_version(request)
+        ttl = self._ttl(request)
+        first_write = "0" if request.concurrency == "first-write" else "1"
+        try:
+            self._save(keys=[request.key], args=[expected, self.encode(request.value), first_write])
+        except self._response_error as exc:
+            if request.has_etag:
+                raise EtagError("mismatch", _redis7_wording(exc)) from None
+            raise StoreError(f"failed to set key {request.key}: {_redis7_wording(exc)}") from None
+        if ttl is not None and ttl > 0:
+            self.client.expire(request.key, ttl)
+        elif ttl is not None:
+            self.client.persist(request.key)
+        if request.consistency == "strong" and self.replicas > 0:
+            self.client.wait(self.replicas, 1000)
+
+    def delete(self, request: DeleteRequest) -> None:
+        check_request_options(request.concurrency, request.consistency)
+        expected = request.etag if request.has_etag else "0"
+        try:
+            self._delete(keys=[request.key], args=[expected])
+        except self._response_error as exc:
+            # Dapr maps every delete script error to an ETag mismatch (spec 11.4).
+            raise EtagError("mismatch", _redis7_wording(exc)) from None
+
+    def multi(self, operations: Sequence[TransactionOperation], metadata: dict[str, str]) -> None:
+        """MULTI/EXEC: Redis has no rollback, so good operations apply when one fails (7.2)."""
+        pipe = self.client.pipeline(transaction=True)
+        for op in operations:
+            req = op.request
+            if op.operation == "upsert":
+                assert isinstance(req, SetRequest)
+                expected = self._expected_version(req)  # an invalid etag fails before EXEC
+                ttl = self._ttl(req)
+                # Transactions never pass the first-write argument (spec 11.3).
+                self._save(keys=[req.key], args=[expected, self.encode(req.value)], client=pipe)
+                if ttl is not None and ttl > 0:
+                    pipe.expire(req.key, ttl)
+                elif ttl is not None:
+                    pipe.persist(req.key)
+            else:
+                assert isinstance(req, DeleteRequest)
+                expected = req.etag if req.has_etag else "0"
+                self._delete(keys=[req.key], args=[expected], client=pipe)
+        if not operations:
+            return
+        results = pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, Exception):
+                raise StoreError(_redis7_wording(result))
+
+    def reset(self) -> None:
+        self.client.flushdb()
+
+    def close(self) -> None:
+        self.client.close()

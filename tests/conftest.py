@@ -1,0 +1,177 @@
+"""Shared fixtures: a real redis-server on a free loopback port, and sidecars over HTTP.
+
+The same contract tests run against every store profile through the ``profile`` fixture,
+as fakeredis's own suite runs against the fake and the real server:
+
+* ``redis-fake``: ``state.redis`` on the embedded fakeredis server (the default);
+* ``redis-real``: ``state.redis`` on a real ``redis-server`` that this file starts;
+* ``memory``: ``state.in-memory``.
+
+A missing ``redis-server`` skips the real-Redis tests with a message on a learner's machine,
+and fails them when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import httpx
+import pytest
+
+from statelab.components import Component
+from statelab.sidecar import Sidecar, start
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_HINT = ("needs the redis-server binary: install it (Debian/Ubuntu: apt-get install "
+              "redis-server; macOS: brew install redis) to run the real-Redis tests")
+
+
+def require_binary(name: str, hint: str) -> str:
+    """The path of *name*; skips the test locally, fails it under CI=true."""
+    path = shutil.which(name)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{name} is missing in CI: {hint}")
+        pytest.skip(hint)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """A redis-server process on 127.0.0.1 that the tests own."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self, db: int = 0):  # type: ignore[no-untyped-def]
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def launch_redis(*extra: str) -> RedisServer:
+    binary = require_binary("redis-server", REDIS_HINT)
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--protected-mode", "no", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RedisServer(port, process)
+    client = server.client()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            if process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"redis-server did not start on port {port}")
+            time.sleep(0.02)
+    client.close()
+    return server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = launch_redis()
+    yield server
+    server.stop()
+
+
+PROFILES = ("redis-fake", "redis-real", "memory")
+STORE_FOR_PROFILE = {"redis-fake": "fakestore", "redis-real": "realstore", "memory": "memstore"}
+
+
+def _components(real: RedisServer | None) -> list[Component]:
+    comps = [
+        Component(name="fakestore", type="state.redis", version="v1", metadata={},
+                  source="(tests)"),
+        Component(name="memstore", type="state.in-memory", version="v1", metadata={},
+                  source="(tests)"),
+    ]
+    if real is not None:
+        comps.append(Component(name="realstore", type="state.redis", version="v1",
+                               metadata={"redisHost": real.address, "redisDB": "3"},
+                               source="(tests)"))
+    return comps
+
+
+@pytest.fixture(scope="session")
+def contract_sidecar(request: pytest.FixtureRequest) -> Iterator[Sidecar]:
+    """One sidecar with a store per profile; the real one only if redis-server exists."""
+    real = None
+    if shutil.which("redis-server") is not None:
+        real = request.getfixturevalue("redis_server")
+    sidecar = start(0, "myapp", _components(real), quiet=True)
+    yield sidecar
+    sidecar.stop()
+
+
+@dataclass
+class Profile:
+    """What a contract test needs: the profile name, the store name and an HTTP client."""
+
+    name: str
+    store: str
+    sidecar: Sidecar
+    http: httpx.Client
+
+    @property
+    def is_redis(self) -> bool:
+        return self.name.startswith("redis")
+
+    @property
+    def is_memory(self) -> bool:
+        return self.name == "memory"
+
+    def url(self, key: str | None = None) -> str:
+        base = f"/v1.0/state/{self.store}"
+        return base if key is None else f"{base}/{key}"
+
+    def save(self, *items: dict, params: dict | None = None) -> httpx.Response:
+        return self.http.post(self.url(), json=list(items), params=params)
+
+    def get(self, key: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return self.http.get(self.url(key), **kwargs)
+
+    def delete(self, key: str, etag: str | None = None, params: dict | None = None
+               ) -> httpx.Response:
+        headers = {} if etag is None else {"If-Match": etag}
+        return self.http.delete(self.url(key), headers=headers, params=params)
+
+
+@pytest.fixture(params=PROFILES)
+def profile(request: pytest.FixtureRequest) -> Iterator[Profile]:
+    name = request.param
+    if name == "redis-real":
+        require_binary("redis-server", REDIS_HINT)
+    sidecar: Sidecar = request.getfixturevalue("contract_sidecar")
+    store = STORE_FOR_PROFILE[name]
+    sidecar.reset(store)
+    with httpx.Client(base_url=sidecar.url, timeout=10) as client:
+        yield Profile(name, store, sidecar, client)
