@@ -47,7 +47,6 @@ class Component:
     version: str
     metadata: dict[str, str]
     source: str
-    key_prefix: str = "appid"
     scopes: tuple[str, ...] = ()
     store: Store | None = field(default=None, repr=False)
 
@@ -57,6 +56,11 @@ class Component:
             if key.lower() == name.lower():
                 return value
         return default
+
+    @property
+    def key_prefix(self) -> str:
+        """The ``keyPrefix`` strategy: appid (default), name, namespace, none or a custom one."""
+        return self.meta("keyPrefix", "appid") or "appid"
 
     @property
     def embedded(self) -> bool:
@@ -137,8 +141,6 @@ def _validate_metadata(component: Component) -> None:
     prefix = component.meta("keyPrefix", "appid")
     if "||" in prefix:
         raise _fail(component.source, "keyPrefix", "a custom key prefix can't contain '||'")
-    component.key_prefix = prefix if prefix.lower() in ("appid", "name", "namespace", "none") \
-        else prefix
     for name in ("ttlInSeconds", "redisDB"):
         raw = component.meta(name)
         if raw:

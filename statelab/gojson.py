@@ -26,10 +26,10 @@ from typing import Any, Union
 __all__ = [
     "ANY",
     "BOOL",
-    "INT",
-    "STRING",
     "GoJSONError",
+    "INT",
     "MapOf",
+    "STRING",
     "SliceOf",
     "Struct",
     "compact_raw",

@@ -1,0 +1,77 @@
+"""``statelab run`` and ``python -m statelab run`` (DESIGN.md public interfaces)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import free_port
+
+
+def launch(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "statelab", "run", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_prints_the_url_serves_and_stops_cleanly(signum: int) -> None:
+    port = free_port()
+    process = launch("--port", str(port), "--app-id", "cliapp")
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line == (f"statelab sidecar for app 'cliapp' listening on http://127.0.0.1:{port} "
+                    "(state stores: statestore (state.redis))\n")
+    url = re.search(r"http://\S+", line).group(0)  # type: ignore[union-attr]
+    with httpx.Client(base_url=url) as client:
+        assert client.post("/v1.0/state/statestore", json=[{"key": "k", "value": 1}]
+                           ).status_code == 204
+        assert client.get("/v1.0/metadata").json()["id"] == "cliapp"
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert out == "statelab sidecar stopped\n"
+    assert err == ""
+
+
+def test_run_with_components_and_token(tmp_path: Path) -> None:
+    (tmp_path / "mem.yaml").write_text(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: cache}\n"
+        "spec: {type: state.in-memory, version: v1, metadata: []}\n")
+    port = free_port()
+    process = launch("--port", str(port), "--components", str(tmp_path), "--api-token", "t")
+    try:
+        assert process.stdout is not None
+        assert "(state stores: cache (state.in-memory))" in process.stdout.readline()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.get("/v1.0/state/cache/k").status_code == 401
+            assert client.get("/v1.0/state/cache/k", headers={"dapr-api-token": "t"}
+                              ).status_code == 204
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+    assert process.returncode == 0
+
+
+def test_bad_components_exit_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x}\n"
+        "spec: {type: state.cassandra, version: v1}\n")
+    process = launch("--port", "0", "--components", str(tmp_path))
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert out == ""
+    assert err.startswith("statelab: bad.yaml: spec.type: 'state.cassandra' is not supported")
+    assert "Traceback" not in err
+
+
+def test_help_lists_run() -> None:
+    result = subprocess.run([sys.executable, "-m", "statelab", "--help"], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0
+    assert "run" in result.stdout

@@ -1,0 +1,52 @@
+"""The package surface: a sorted ``__all__``, lazy imports, a cheap ``import statelab``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import statelab
+from statelab import api, errors, gojson, messages, stores
+
+
+@pytest.mark.parametrize("module", [statelab, api, errors, gojson, stores])
+def test_all_is_sorted_and_resolves(module: object) -> None:
+    names = module.__all__  # type: ignore[attr-defined]
+    assert names == sorted(names)
+    for name in names:
+        assert getattr(module, name) is not None
+
+
+def test_unknown_attribute() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        statelab.nope  # noqa: B018
+
+
+def test_import_is_cheap() -> None:
+    code = ("import sys, statelab; heavy = [m for m in ('redis', 'fakeredis', 'uvicorn', 'yaml', "
+            "'httpx') if m in sys.modules]; print(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30)
+    assert result.stdout.strip() == "[]"
+
+
+def test_error_bodies_have_no_trailing_newline() -> None:
+    # §1: error bodies use json.Marshal (no newline); §2.1 shapes.
+    error = messages.store_not_found("s<x>", "app")
+    assert error.body() == (b'{"errorCode":"ERR_STATE_STORE_NOT_FOUND","message":"state store '
+                            b's\\u003cx\\u003e is not found","details":[{"@type":"type.googleapis'
+                            b'.com/google.rpc.ErrorInfo","reason":"DAPR_STATE_NOT_FOUND","domain"'
+                            b':"dapr.io","metadata":{"appID":"app"}}]}')
+    assert str(error) == "400 ERR_STATE_STORE_NOT_FOUND: state store s<x> is not found"
+
+
+def test_exception_tree() -> None:
+    assert issubclass(errors.EtagMismatchError, errors.DaprResponseError)
+    assert issubclass(errors.DaprResponseError, errors.StatelabError)
+    assert issubclass(errors.ComponentError, errors.StatelabError)
+    assert issubclass(errors.SidecarError, errors.StatelabError)
+    failure = errors.DaprResponseError(409, "ERR_STATE_SAVE", "boom")
+    assert (failure.status, failure.error_code, str(failure)) == (409, "ERR_STATE_SAVE",
+                                                                  "409 ERR_STATE_SAVE: boom")

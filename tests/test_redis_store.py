@@ -1,0 +1,188 @@
+"""The Redis store profile on fakeredis and on a real redis-server (spec section 11).
+
+Every test here runs twice through the ``client`` fixture, once per backend, so the Lua
+scripts are shown to behave identically on both.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from statelab.api import StateAPI
+from statelab.components import Component, embedded_redis_client
+from statelab.stores.base import (
+    DeleteRequest,
+    EtagError,
+    SetRequest,
+    StoreError,
+    TransactionOperation,
+)
+from statelab.stores.redis_store import RedisStore, _redis7_wording
+from support import RedisServer, launch_redis
+
+SCRIPT_ERROR = re.compile(r"^ERR user_script:\d+: failed to (set key|delete) myapp\|\|k "
+                          r"script: [0-9a-f]{40}, on @user_script:\d+\.$")
+
+
+@pytest.fixture(params=["fake", "real"])
+def client(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "fake":
+        redis_client = embedded_redis_client("redis-store-tests", db=1)
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        redis_client = server.client(db=1)
+    redis_client.flushdb()
+    yield redis_client
+    redis_client.close()
+
+
+def test_versions_and_hash_layout(client: Any) -> None:
+    store = RedisStore(client)
+    store.set(SetRequest("myapp||k", {"n": 1}))
+    store.set(SetRequest("myapp||k", {"n": 2}, etag="1", concurrency="first-write"))
+    # §11.1: data, version and the sticky first-write field.
+    assert client.hgetall("myapp||k") == {b"data": b'{"n":2}', b"version": b"2",
+                                          b"first-write": b"0"}
+    result = store.get("myapp||k", {})
+    assert result is not None and (result.data, result.etag) == (b'{"n":2}', "2")
+
+
+def test_script_errors_read_like_redis_7_on_both_backends(client: Any) -> None:
+    store = RedisStore(client)
+    store.set(SetRequest("myapp||k", 1, concurrency="first-write"))
+    with pytest.raises(StoreError) as plain:  # §9 S7: flag set, no etag
+        store.set(SetRequest("myapp||k", 2))
+    assert not isinstance(plain.value, EtagError)
+    assert str(plain.value).startswith("failed to set key myapp||k: ERR user_script:")
+    assert SCRIPT_ERROR.match(str(plain.value).split(": ", 1)[1])
+    with pytest.raises(EtagError) as mismatch:
+        store.delete(DeleteRequest("myapp||k", etag="9"))
+    assert SCRIPT_ERROR.match(mismatch.value.cause)
+
+
+def test_fakeredis_wording_is_rewritten() -> None:
+    raw = Exception('Error running script (call to f_abc123): @user_script:?: [string '
+                    '"<python>"]:9: failed to set key k\nstack traceback:\n\t[C]: in ?')
+    assert _redis7_wording(raw) == ("ERR user_script:9: failed to set key k script: abc123, "
+                                    "on @user_script:9.")
+    assert _redis7_wording(Exception("ERR other")) == "ERR other"
+
+
+def test_invalid_etag_and_last_write(client: Any) -> None:
+    store = RedisStore(client)
+    with pytest.raises(EtagError) as invalid:  # §9 S4 / E7
+        store.set(SetRequest("myapp||k", 1, etag="abc"))
+    assert invalid.value.kind == "invalid"
+    assert str(invalid.value) == ('invalid etag value: strconv.Atoi: parsing "abc": '
+                                  'invalid syntax')
+    store.set(SetRequest("myapp||k", 1, etag="abc", concurrency="last-write"))  # §9 S10
+    assert client.hget("myapp||k", "version") == b"1"
+
+
+def test_legacy_plain_string_keys(client: Any) -> None:
+    # §11.1: a plain string key is read without an ETag; the next save turns it into a hash.
+    client.set("myapp||k", b"legacy")
+    store = RedisStore(client)
+    result = store.get("myapp||k", {})
+    assert result is not None and (result.data, result.etag) == (b"legacy", None)
+    store.set(SetRequest("myapp||k", "new"))
+    assert client.hgetall("myapp||k") == {b"data": b'"new"', b"version": b"1"}
+
+
+def test_hash_without_version_is_a_get_error(client: Any) -> None:
+    client.hset("myapp||k", "data", "1")
+    with pytest.raises(StoreError, match="required hash field 'data' or 'version' was not found"):
+        RedisStore(client).get("myapp||k", {})
+
+
+def test_ttl_is_kept_when_a_save_has_none(client: Any) -> None:
+    store = RedisStore(client)
+    store.set(SetRequest("myapp||k", 1, metadata={"ttlInSeconds": "100"}))
+    store.set(SetRequest("myapp||k", 2))  # §11.5: no EXPIRE, no PERSIST
+    assert 0 < client.ttl("myapp||k") <= 100
+    store.set(SetRequest("myapp||k", 3, metadata={"ttlInSeconds": "-1"}))
+    assert client.ttl("myapp||k") == -1
+    with pytest.raises(StoreError, match='failed to parse ttl from metadata: strconv.Atoi: '
+                                         'parsing "soon": invalid syntax'):
+        store.set(SetRequest("myapp||k", 4, metadata={"ttlInSeconds": "soon"}))
+    assert client.hget("myapp||k", "data") == b"3"
+
+
+def test_transactions_are_not_atomic(client: Any) -> None:
+    store = RedisStore(client)
+    store.set(SetRequest("myapp||a", "a1"))
+    store.set(SetRequest("myapp||b", "b1"))
+    operations = [
+        TransactionOperation("upsert", SetRequest("myapp||new", "n1")),
+        TransactionOperation("upsert", SetRequest("myapp||a", "a2", etag="7")),  # stale
+        TransactionOperation("delete", DeleteRequest("myapp||b")),
+    ]
+    with pytest.raises(StoreError, match=r"^ERR user_script:\d+: failed to set key myapp\|\|a"):
+        store.multi(operations, {})
+    # §7.2: Redis has no rollback: the good operations were applied.
+    assert client.hget("myapp||new", "data") == b'"n1"'
+    assert client.hget("myapp||a", "data") == b'"a1"'
+    assert client.exists("myapp||b") == 0
+
+
+def test_invalid_etag_in_a_transaction_applies_nothing(client: Any) -> None:
+    store = RedisStore(client)
+    with pytest.raises(EtagError, match="invalid etag value"):
+        store.multi([TransactionOperation("upsert", SetRequest("myapp||x", 1)),
+                     TransactionOperation("upsert", SetRequest("myapp||y", 1, etag="zz"))], {})
+    assert client.exists("myapp||x", "myapp||y") == 0
+
+
+def test_transactions_never_set_the_first_write_flag(client: Any) -> None:
+    store = RedisStore(client)
+    store.multi([TransactionOperation("upsert", SetRequest("myapp||k", 1,
+                                                           concurrency="first-write"))], {})
+    assert client.hgetall("myapp||k") == {b"data": b"1", b"version": b"1"}  # §11.3
+
+
+def wait_calls(client: Any) -> int:
+    stats = client.info("commandstats")
+    return int(stats.get("cmdstat_wait", {}).get("calls", 0))
+
+
+@pytest.mark.real_redis
+def test_strong_writes_wait_for_a_real_replica() -> None:
+    """§11.5: with a replica connected at init, strong saves run WAIT; eventual ones don't."""
+    primary = launch_redis("--repl-diskless-sync-delay", "0")
+    replica = launch_redis("--replicaof", "127.0.0.1", str(primary.port))
+    try:
+        primary_client = primary.client()
+        deadline = time.monotonic() + 20
+        replica_client = replica.client()
+        while replica_client.info("replication").get("master_link_status") != "up" or \
+                primary_client.info("replication").get("slave0", {}).get("state") != "online":
+            assert time.monotonic() < deadline, "the replica never synchronised"
+            time.sleep(0.05)  # waiting for a server to start, not for a race
+        component = Component(name="replicated", type="state.redis", version="v1",
+                              metadata={"redisHost": primary.address}, source="(test)")
+        api = StateAPI([component])
+        store = component.open()
+        assert isinstance(store, RedisStore) and store.replicas == 1
+        before = wait_calls(primary_client)
+        eventual = [{"key": "k", "value": 1, "options": {"consistency": "eventual"}}]
+        assert api.request("POST", "/v1.0/state/replicated", json=eventual).status == 204
+        assert wait_calls(primary_client) == before
+        strong = [{"key": "k", "value": 2, "options": {"consistency": "strong"}}]
+        assert api.request("POST", "/v1.0/state/replicated", json=strong).status == 204
+        assert wait_calls(primary_client) == before + 1
+        # Get and delete ignore consistency (§11.5).
+        api.request("DELETE", "/v1.0/state/replicated/k", params={"consistency": "strong"})
+        assert wait_calls(primary_client) == before + 1
+        # After WAIT returned, the replica has the write.
+        api.request("POST", "/v1.0/state/replicated", json=strong)
+        assert replica_client.hget("myapp||k", "data") == b"2"
+        replica_client.close()
+        primary_client.close()
+        store.close()
+    finally:
+        replica.stop()
+        primary.stop()

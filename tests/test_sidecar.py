@@ -1,0 +1,173 @@
+"""The in-kernel sidecar: start, reuse, stop, ports, environment (DESIGN.md public interfaces)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from typing import Iterator
+
+import httpx
+import pytest
+
+import statelab
+from statelab.components import Component
+from statelab.errors import SidecarError
+from statelab.sidecar import Sidecar, running_sidecars, start, stop_all
+from support import free_port
+
+
+@pytest.fixture
+def sidecar() -> Iterator[Sidecar]:
+    running = start(0, "sidecar-tests", quiet=True)
+    yield running
+    running.stop()
+
+
+def test_start_serves_the_state_api(sidecar: Sidecar) -> None:
+    assert sidecar.url == f"http://127.0.0.1:{sidecar.port}"
+    assert sidecar.state_url == f"{sidecar.url}/v1.0/state"
+    assert os.environ["DAPR_HTTP_PORT"] == str(sidecar.port)
+    with httpx.Client(base_url=sidecar.url) as client:
+        assert client.get("/v1.0/healthz").status_code == 204
+        assert client.post("/v1.0/state/statestore", json=[{"key": "k", "value": 1}]
+                           ).status_code == 204
+        reply = client.get("/v1.0/state/statestore/k")
+        assert (reply.status_code, reply.text, reply.headers["etag"]) == (200, "1", "1")
+    assert repr(sidecar) == (f"<Sidecar app_id='sidecar-tests' url='{sidecar.url}' running; "
+                             "stores: statestore (state.redis)>")
+
+
+def test_start_is_idempotent(sidecar: Sidecar) -> None:
+    assert start(0, "sidecar-tests", quiet=True) is sidecar
+    assert sidecar in running_sidecars()
+
+
+def test_new_settings_on_the_same_port_replace_the_sidecar(sidecar: Sidecar) -> None:
+    replacement = start(0, "other-app", quiet=True)
+    try:
+        assert replacement is not sidecar
+        assert not sidecar.running
+        assert replacement.app_id == "other-app"
+    finally:
+        replacement.stop()
+
+
+def test_embedded_data_survives_stop_and_start() -> None:
+    first = start(0, "survivor", quiet=True)
+    with httpx.Client(base_url=first.url) as client:
+        client.post("/v1.0/state/statestore", json=[{"key": "kept", "value": "yes"}])
+    first.stop()
+    assert not first.running
+    second = start(0, "survivor", quiet=True)
+    try:
+        with httpx.Client(base_url=second.url) as client:
+            assert client.get("/v1.0/state/statestore/kept").text == '"yes"'
+    finally:
+        second.stop()
+
+
+def test_stop_frees_the_port() -> None:
+    port = free_port()
+    running = start(port, "freed", quiet=True)
+    assert running.port == port
+    running.stop()
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+    running.stop()  # stopping twice is harmless
+
+
+def test_a_port_held_by_another_program_moves_to_a_free_one(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        busy = blocker.getsockname()[1]
+        moved = start(busy, "mover")
+        try:
+            assert moved.port != busy
+            assert f"Port {busy} is in use by another program; statelab uses port " \
+                   f"{moved.port} instead." in capsys.readouterr().err
+            assert start(busy, "mover") is moved  # asking again reuses it
+        finally:
+            moved.stop()
+
+
+def test_a_statelab_sidecar_in_another_process_is_reused() -> None:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "statelab", "run", "--port", str(port),
+                                "--app-id", "shared"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert "listening on" in process.stdout.readline()
+        attached = start(port, "shared")
+        assert not attached.owned
+        assert attached.api is None
+        assert repr(attached) == f"<Sidecar app_id='shared' url='http://127.0.0.1:{port}' " \
+                                 "(attached)>"
+        with pytest.raises(SidecarError, match="another process"):
+            attached.redis()
+        attached.stop()  # does not stop the other process
+        with httpx.Client(base_url=attached.url) as client:
+            assert client.get("/v1.0/healthz").status_code == 204
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
+def test_statelab_dapr_url_points_at_a_real_daprd(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATELAB_DAPR_URL", "http://127.0.0.1:3999/")
+    external = start()
+    assert (external.url, external.port, external.owned) == ("http://127.0.0.1:3999", 3999,
+                                                             False)
+
+
+def test_redis_inspection_and_reset(sidecar: Sidecar) -> None:
+    with httpx.Client(base_url=sidecar.url) as client:
+        client.post("/v1.0/state/statestore", json=[{"key": "order-1", "value": {"qty": 1}}])
+    # §10, §11.1: what Dapr really stores.
+    assert sidecar.redis().hgetall("sidecar-tests||order-1") == {b"data": b'{"qty":1}',
+                                                                 b"version": b"1"}
+    sidecar.reset()
+    assert sidecar.redis().exists("sidecar-tests||order-1") == 0
+    with pytest.raises(SidecarError, match="no state store named 'nope'"):
+        sidecar.component("nope")
+
+
+def test_api_token_is_required_and_exported() -> None:
+    guarded = start(0, "guarded", api_token="s3cret", quiet=True)
+    try:
+        assert os.environ["DAPR_API_TOKEN"] == "s3cret"
+        with httpx.Client(base_url=guarded.url) as client:
+            denied = client.get("/v1.0/state/statestore/k")
+            assert (denied.status_code, denied.text) == (401, "invalid api token\n")  # §1
+            assert client.get("/v1.0/healthz").status_code == 204
+            allowed = client.get("/v1.0/state/statestore/k", headers={"dapr-api-token": "s3cret"})
+            assert allowed.status_code == 204
+    finally:
+        guarded.stop()
+        os.environ.pop("DAPR_API_TOKEN", None)
+
+
+def test_in_memory_components_and_stop_all() -> None:
+    memory = Component(name="mem", type="state.in-memory", version="v1", metadata={},
+                       source="(test)")
+    running = start(0, "mem-app", [memory], quiet=True)
+    assert "mem (state.in-memory)" in repr(running)
+    stop_all()
+    assert not running.running
+    assert running_sidecars() == []
+
+
+def test_context_manager_stops() -> None:
+    with start(0, "ctx", quiet=True) as running:
+        assert running.running
+    assert not running.running
+
+
+def test_lazy_public_api() -> None:
+    assert statelab.start is start
+    assert statelab.Sidecar is Sidecar
