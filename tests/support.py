@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -64,9 +65,10 @@ class RedisServer:
 def launch_redis(*extra: str) -> RedisServer:
     binary = require_binary("redis-server", REDIS_HINT)
     port = free_port()
+    workdir = tempfile.mkdtemp(prefix="statelab-redis-")  # replicas write RDB files here
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--protected-mode", "no", *extra],
+         "--protected-mode", "no", "--dir", workdir, *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = RedisServer(port, process)
     client = server.client()
