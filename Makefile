@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.statelab-installed
 
-.PHONY: lab test bench clean help
+.PHONY: lab test bench notebooks clean help
 
 help:
 	@echo "make lab    - create .venv, install, open JupyterLab on the first notebook"
 	@echo "make test   - create .venv, install, run every test"
 	@echo "make bench  - run the benchmarks and print their figures"
+	@echo "make notebooks - re-execute the notebooks and store their outputs"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "statelab needs Python 3.10 or newer; run: make PYTHON=python3.11 ...")'
@@ -24,7 +25,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/01-start-the-sidecar.ipynb
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/nbval-sanitize.cfg
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_sidecar.py

@@ -1,8 +1,8 @@
 """Dapr's HTTP state API contract, with no web framework in it.
 
 :class:`StateAPI` answers a request (method, escaped path with query, headers, body) with the
-status, headers and body daprd v1.18 would send (``../shared/dapr-state-api.md``; section
-numbers in comments refer to it). The HTTP adapter, the simulator, the widgets and the exercise
+status, headers and body daprd v1.18 would send (``docs/dapr-state-api.md``; section numbers
+in comments refer to it). The HTTP adapter, the simulator, the widgets and the exercise
 checker all call it, so a conflict seen in a simulated race is byte for byte the 409 a learner
 gets over HTTP.
 
@@ -71,6 +71,8 @@ class Response:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    #: The error behind a 4xx/5xx answer, for Python callers (not part of the wire format).
+    error: DaprError | None = field(default=None, compare=False, repr=False)
 
     def header(self, name: str) -> str | None:
         """Case-insensitive header lookup (``Etag``, ``etag`` and ``ETag`` are the same)."""
@@ -88,7 +90,7 @@ class Response:
         return 200 <= self.status < 300
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return json.loads(self.body.decode("utf-8"))
 
     @property
     def text(self) -> str:
@@ -168,7 +170,7 @@ class StateAPI:
         pairs = headers.items() if isinstance(headers, Mapping) else headers
         call = _Call(
             query=_first_values(parse_qsl(query_string, keep_blank_values=True,
-                                          errors="replace")),
+                                          errors="replace")) if query_string else {},
             headers=_first_values((k.lower(), v) for k, v in pairs),
             body=body, body_too_large=body_too_large)
         try:
@@ -182,7 +184,7 @@ class StateAPI:
             handler = getattr(self, "_on_" + route.handler)
             return handler(call, **route.params)
         except DaprError as error:
-            return Response(error.status, _JSON_HEADERS, error.body())
+            return Response(error.status, _JSON_HEADERS, error.body(), error)
         except PlainTextError as error:
             return Response(error.status, (("Content-Type", "text/plain; charset=utf-8"),
                                            ("X-Content-Type-Options", "nosniff")), error.body())
@@ -205,6 +207,39 @@ class StateAPI:
         if params:
             target += "?" + urlencode(params)
         return self.handle(method, target, headers or {}, body)
+
+    # -- structured calls, for Python callers that already hold decoded values ---------------
+
+    def save(self, store: str, items: list[dict[str, Any]],
+             params: Mapping[str, str] | None = None) -> Response:
+        """``POST /v1.0/state/{store}`` with *items* already decoded (no JSON round trip).
+
+        The simulator and the widgets use this; it runs the same checks and store calls as an
+        HTTP save, so the answer is identical. Python ints are stored as Go's float64 would
+        store them (the encoders format every number as a float64).
+        """
+        return self._structured(lambda: self._save_items(
+            self._component(store), items, _url_metadata(params)))
+
+    def get(self, store: str, key: str, params: Mapping[str, str] | None = None) -> Response:
+        """``GET /v1.0/state/{store}/{key}`` for an unescaped *key*."""
+        return self._structured(lambda: self._get_key(self._component(store), key,
+                                                      _url_metadata(params)))
+
+    def delete(self, store: str, key: str, etag: str | None = None,
+               params: Mapping[str, str] | None = None) -> Response:
+        """``DELETE /v1.0/state/{store}/{key}`` with an optional ``If-Match`` *etag*."""
+        call = _Call(query=dict(params or {}), headers={} if etag is None else {"if-match": etag},
+                     body=b"")
+        return self._structured(lambda: self._on_delete(call, store, key))
+
+    @staticmethod
+    def _structured(action: Any) -> Response:
+        try:
+            response: Response = action()
+            return response
+        except DaprError as error:
+            return Response(error.status, _JSON_HEADERS, error.body(), error)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -282,7 +317,12 @@ class StateAPI:
             items = self._decode(call, _SAVE_BODY) or []
         except GoJSONError as exc:
             raise messages.malformed(str(exc)) from None
-        url_meta = call.url_metadata
+        return self._save_items(component, items, call.url_metadata)
+
+    def _save_items(self, component: Component, items: list[Any], url_meta: dict[str, str]
+                    ) -> Response:
+        """Save decoded items (the part of ``onPostState`` after the body is decoded)."""
+        storeName = component.name  # noqa: N806
         requests: list[SetRequest] = []
         for item in items:
             item = item or {}
@@ -334,10 +374,13 @@ class StateAPI:
     # -- get (section 4) -----------------------------------------------------------------------
 
     def _on_get(self, call: _Call, storeName: str, key: str) -> Response:  # noqa: N803
-        component = self._component(storeName)
+        return self._get_key(self._component(storeName), key, call.url_metadata)
+
+    def _get_key(self, component: Component, key: str, url_meta: dict[str, str]) -> Response:
+        storeName = component.name  # noqa: N806
         stored_key = self.modified_key(component, key)
         try:
-            result = self._store(component).get(stored_key, call.url_metadata)
+            result = self._store(component).get(stored_key, url_meta)
         except StoreError as exc:
             raise messages.get_failed(key, storeName, str(exc)) from None
         if result is None:
@@ -569,6 +612,12 @@ def _go_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _url_metadata(params: Mapping[str, str] | None) -> dict[str, str]:
+    if not params:
+        return {}
+    return {k[len("metadata."):]: v for k, v in params.items() if k.startswith("metadata.")}
 
 
 def _json_dumps(value: Any) -> bytes:

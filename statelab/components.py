@@ -191,10 +191,13 @@ def default_components() -> list[Component]:
                       metadata={"actorStateStore": "true"}, source="(default)")]
 
 
-def _redis_client(component: Component) -> Any:
+def _redis_client(component: Component, *, for_store: bool = False) -> Any:
     db = atoi(component.meta("redisDB") or "0")
     if component.embedded:
-        return embedded_redis_client(component.name, db=db)
+        # The store's own client holds one connection instead of a pool: every fakeredis
+        # command is serialised by the server's lock anyway, and redis-py's pool checkout and
+        # release cost about a third of a command (bench/bench_sidecar.py).
+        return embedded_redis_client(component.name, db=db, single_connection=for_store)
     import redis
 
     host = component.meta("redisHost")
@@ -206,7 +209,8 @@ def _redis_client(component: Component) -> Any:
                        single_connection_client=False)
 
 
-def embedded_redis_client(name: str = "statestore", *, db: int = 0) -> Any:
+def embedded_redis_client(name: str = "statestore", *, db: int = 0,
+                          single_connection: bool = False) -> Any:
     """A client on the process-wide embedded Redis server of component *name*."""
     import fakeredis
 
@@ -215,7 +219,7 @@ def embedded_redis_client(name: str = "statestore", *, db: int = 0) -> Any:
         if server is None:
             server = fakeredis.FakeServer()
             _embedded_servers[(name, "server")] = server
-    return fakeredis.FakeRedis(server=server, db=db)
+    return fakeredis.FakeRedis(server=server, db=db, single_connection_client=single_connection)
 
 
 def _build_store(component: Component) -> Store:
@@ -226,7 +230,7 @@ def _build_store(component: Component) -> Store:
     from .stores.redis_store import RedisStore
 
     ttl = component.meta("ttlInSeconds")
-    client = _redis_client(component)
+    client = _redis_client(component, for_store=True)
     try:
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any connection failure is a configuration error

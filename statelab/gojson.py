@@ -39,6 +39,7 @@ __all__ = [
     "encode_std",
     "encode_std_ordered",
     "go_float",
+    "go_string",
 ]
 
 
@@ -240,10 +241,34 @@ def decode_first_value(body: bytes) -> Any:
     from a float64 one, as Go does. Raises :class:`GoJSONError` with Go's message.
     """
     text = body.decode("utf-8", errors="replace")
-    end = _Scanner(text).first_value()
-    value = json.loads(text[:end], parse_float=GoNumber, parse_int=GoNumber,
-                       parse_constant=GoNumber)
+    try:
+        # Fast path: for valid JSON, Python's C scanner ends the first value exactly where
+        # Go's scanner does, and yields the same value as the slow path below. Anything it
+        # rejects, and NaN/Infinity (which Go rejects), goes to the slow path for Go's error.
+        start = len(text) - len(text.lstrip(_WHITESPACE))
+        value, end = _FAST_DECODER.raw_decode(text, start)
+        if text[end:end + 1] in (".", "e", "E"):
+            # A top-level "1." or "1e": Python stops before the dot, Go reports an error.
+            raise _NotGoJSON(text[end])
+    except (ValueError, _NotGoJSON):
+        end = _Scanner(text).first_value()
+        value = json.loads(text[:end], parse_float=GoNumber, parse_int=GoNumber,
+                           parse_constant=GoNumber)
+    if "\\u" not in text:
+        return value  # lone surrogates can only come from \u escapes
     return _replace_lone_surrogates(value)
+
+
+class _NotGoJSON(Exception):
+    """NaN, Infinity or -Infinity: Python's json accepts them, Go's scanner does not."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotGoJSON(name)
+
+
+_FAST_DECODER = json.JSONDecoder(parse_float=GoNumber, parse_int=GoNumber,
+                                 parse_constant=_reject_constant)
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,13 +371,13 @@ class _TypedDecoder:
             self._mismatch(value, target, struct, path)
             return None
         out: dict[str, Any] = {}
+        # Go reports the outermost struct's name and the path below it.
+        owner = struct or target.short_name
         for key, item in value.items():
             field = _match_field(target, key)
             if field is None:
                 continue  # unknown fields are ignored
             name, ftype = field
-            # Go reports the outermost struct's name and the path below it.
-            owner = struct or target.short_name
             out[name] = self.decode(item, ftype, owner, path + [name])
         return out
 
@@ -461,6 +486,11 @@ def _go_string(value: str, escapes: dict[str, str], needs: re.Pattern[str]) -> s
         return '"' + value + '"'
     return '"' + needs.sub(lambda m: escapes.get(m.group(0), "\\u%04x" % ord(m.group(0))),
                            value) + '"'
+
+
+def go_string(value: str) -> str:
+    """One string as ``encoding/json`` writes it (quotes, escapes, ``<>&`` escaped)."""
+    return _go_string(value, _STD_ESCAPES, _STD_NEEDS)
 
 
 def encode_std(value: Any) -> bytes:

@@ -40,6 +40,8 @@ _HEX = "0123456789abcdefABCDEF"
 
 def query_unescape(text: str) -> str:
     """``url.QueryUnescape``: ``%XX`` decoded, ``+`` becomes a space, a bad escape is an error."""
+    if text.isascii() and "%" not in text and "+" not in text:
+        return text  # hot path (every routed key): nothing to decode, the loop is the identity
     out = bytearray()
     i = 0
     raw = text.encode("utf-8")

@@ -5,6 +5,9 @@ enforces a body limit while reading, and falls back to a 404 for every unknown r
 framework's router, request parsing and validation would only have to be worked around. The
 adapter is about 60 lines and keeps the HTTP layer's cost near the floor (see ``bench/``).
 
+Header names are handed to uvicorn in Go's canonical spelling (``Etag``), but uvicorn lowercases
+them on the wire; HTTP header names are case-insensitive, so clients cannot tell.
+
 Stores backed by a network server (a real Redis) block on I/O, so their calls run in a small
 thread pool; embedded stores are CPU-bound under the GIL and run inline, which is faster.
 """

@@ -40,6 +40,10 @@ _ROUTES: tuple[tuple[frozenset[str], tuple[str, ...], str], ...] = (
     (frozenset({"POST", "PUT"}), ("v1.0-alpha1", "state", "{storeName}", "query"), "query"),
 )
 
+_ROUTES_WITH_STATICS = tuple(
+    (methods, pattern, handler, sum(1 for p in pattern if not p.startswith("{")))
+    for methods, pattern, handler in _ROUTES)
+
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -49,7 +53,9 @@ def clean_path(raw_path: str) -> str:
     Unlike Go's ``path.Clean`` this does not resolve ``.`` and ``..`` segments; Dapr's own
     middleware is documented (spec section 1) only for the slash rules.
     """
-    path = _SLASHES.sub("/", raw_path or "/")
+    path = raw_path or "/"
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
     if len(path) > 1 and path.endswith("/"):
         path = path[:-1]
     return path
@@ -76,18 +82,17 @@ def match_route(method: str, raw_path: str) -> Route | None:
     method, which is how chi backtracks. Raises :class:`PlainTextError` for a bad escape.
     """
     segments = clean_path(raw_path).split("/")[1:]
-    candidates = []
-    for methods, pattern, handler in _ROUTES:
-        if method not in methods:
+    best: tuple[int, str, dict[str, str]] | None = None
+    for methods, pattern, handler, statics in _ROUTES_WITH_STATICS:
+        if method not in methods or len(pattern) != len(segments):
             continue
         params = _match(pattern, segments)
-        if params is not None:
-            statics = sum(1 for p in pattern if not p.startswith("{"))
-            candidates.append((statics, handler, params))
-    if not candidates:
+        # The first route with the most static segments wins (a stable sort's first element).
+        if params is not None and (best is None or statics > best[0]):
+            best = (statics, handler, params)
+    if best is None:
         return None
-    candidates.sort(key=lambda c: -c[0])
-    _, handler, params = candidates[0]
+    _, handler, params = best
     decoded: dict[str, str] = {}
     for name, value in params.items():
         try:

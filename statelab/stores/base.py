@@ -44,7 +44,7 @@ class EtagError(StoreError):
         super().__init__(f"{self.PREFIXES[kind]}: {cause}")
 
 
-@dataclass(frozen=True)
+@dataclass
 class SetRequest:
     """One item to save. ``key`` is already prefixed; ``value`` is decoded JSON."""
 
@@ -61,7 +61,7 @@ class SetRequest:
         return bool(self.etag)
 
 
-@dataclass(frozen=True)
+@dataclass
 class DeleteRequest:
     """One key to delete. ``key`` is already prefixed."""
 
@@ -76,7 +76,7 @@ class DeleteRequest:
         return bool(self.etag)
 
 
-@dataclass(frozen=True)
+@dataclass
 class TransactionOperation:
     """An ``upsert`` (carrying a :class:`SetRequest`) or a ``delete``."""
 
@@ -84,7 +84,7 @@ class TransactionOperation:
     request: Union[SetRequest, DeleteRequest]
 
 
-@dataclass(frozen=True)
+@dataclass
 class GetResult:
     """What a store returns for a key that exists: the stored bytes, verbatim."""
 
@@ -94,11 +94,12 @@ class GetResult:
 
 
 def check_request_options(concurrency: str, consistency: str) -> None:
-    """components-contrib's ``CheckRequestOptions``: unknown words are a store error (500)."""
-    if concurrency not in CONCURRENCY_VALUES:
-        raise StoreError(f"unrecognized concurrency model '{concurrency}'")
+    """components-contrib's ``CheckRequestOptions``: unknown words are a store error (500).
+    Consistency is checked first, as in ``state/request_options.go``."""
     if consistency not in CONSISTENCY_VALUES:
         raise StoreError(f"unrecognized consistency model '{consistency}'")
+    if concurrency not in CONCURRENCY_VALUES:
+        raise StoreError(f"unrecognized concurrency model '{concurrency}'")
 
 
 @runtime_checkable

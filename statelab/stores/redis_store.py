@@ -78,7 +78,14 @@ def _redis7_wording(error: Exception) -> str:
     match = _FAKEREDIS_SCRIPT_ERROR.match(text)
     if match:
         line = match["line"]
-        text = (f"user_script:{line}: {match['message']} script: {match['sha']}, "
+        message = match["message"]
+        try:
+            # fakeredis hands Lua error text over as UTF-8 bytes read as Latin-1 (a key "ü"
+            # comes back as "Ã¼"); real Redis keeps the key's bytes, so undo that.
+            message = message.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
+        text = (f"user_script:{line}: {message} script: {match['sha']}, "
                 f"on @user_script:{line}.")
     return text if text.startswith("ERR ") else "ERR " + text
 
