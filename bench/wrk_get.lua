@@ -6,7 +6,7 @@ function init(args)
   store = args[1] or "statestore"
   prefix = args[2] or "bench-get-"
   pool = tonumber(args[3] or "100")
-  counter = 0
+  counter = -1  -- request() is called once by wrk before the run (see wrk_save.lua)
   base = "/v1.0/state/" .. store .. "/" .. prefix
 end
 

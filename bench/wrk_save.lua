@@ -13,7 +13,9 @@ function init(args)
   store = args[1] or "statestore"
   prefix = args[2] or "bench-save-"
   pool = tonumber(args[3] or "1024")
-  counter = 0
+  -- wrk calls request() once before the run to check it (script_verify_request) and never
+  -- sends that request: start at -1 so the first request sent is i = 0.
+  counter = -1
   path = "/v1.0/state/" .. store
   headers = { ["Content-Type"] = "application/json" }
 end

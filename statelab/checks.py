@@ -53,40 +53,82 @@ def _server_ok(op: Operation) -> bool:
 
 
 def lost_updates(history: History) -> list[tuple[Anomaly, str]]:
-    """Every successful write that was computed from an older version than the one it replaced.
+    """Every successful write computed from an older version than the one it replaced.
 
-    Returns (anomaly, sentence) pairs in the order the store applied the writes.
+    Each version of a key is the version it was computed from plus one write, so versions form
+    a tree; a write that replaces version *c* with a value computed from version *b* drops the
+    writes on *c*'s branch above their common ancestor. Those writers' increments are named
+    (a later write computed from an older version can bring one back; :func:`analyse` counts
+    the increments really missing from the final value). Returns (anomaly, sentence) pairs in
+    the order the store applied the writes.
     """
     applied = sorted((op for op in history if op.applied_order is not None),
                      key=lambda op: op.applied_order)  # type: ignore[arg-type, return-value]
-    version: dict[str, int] = {}
-    producer: dict[tuple[str, int], Operation] = {}
+    tree = _VersionTree()
+    current: dict[str, int] = {}
     etag_version: dict[tuple[str, str], int] = {}
-    gone: set[tuple[str, int]] = set()
     found: list[tuple[Anomaly, str]] = []
     for op in applied:
-        current = version.get(op.key, 0)
+        head = current.get(op.key, 0)
         if op.kind == "read":
             if op.etag_returned is not None:
-                etag_version[(op.key, op.etag_returned)] = current
+                etag_version[(op.key, op.etag_returned)] = head
             continue
         if op.kind != "write" or not _server_ok(op):
             continue
         based = 0 if op.based_on is None else etag_version.get((op.key, op.based_on), 0)
-        if current > based:
-            # Versions already erased by an earlier lost update are not counted twice.
-            erased = [producer[(op.key, v)] for v in range(based + 1, current + 1)
-                      if (op.key, v) in producer and (op.key, v) not in gone]
-            gone.update((op.key, v) for v in range(based + 1, current + 1))
-            anomaly = Anomaly(key=op.key, write_index=op.index, overwritten_version=current,
+        dropped = tree.dropped(op.key, head, based)
+        if dropped:
+            anomaly = Anomaly(key=op.key, write_index=op.index, overwritten_version=head,
                               based_on_version=based,
-                              lost_writers=tuple(dict.fromkeys(e.writer for e in erased)),
-                              lost_indexes=tuple(e.index for e in erased),
+                              lost_writers=tuple(dict.fromkeys(w.writer for w in dropped)),
+                              lost_indexes=tuple(w.index for w in dropped),
                               time_us=op.applied_us or op.complete_us)
             found.append((anomaly, anomaly.sentence(op.writer)))
-        version[op.key] = current + 1
-        producer[(op.key, current + 1)] = op
+        current[op.key] = tree.add(op.key, based, op)
     return found
+
+
+class _VersionTree:
+    """Versions of each key: number -> (parent number, depth, the write that made it)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[tuple[str, int], tuple[int, int, Operation]] = {}
+        self.count: dict[str, int] = {}
+
+    def depth(self, key: str, version: int) -> int:
+        return 0 if version == 0 else self.nodes[(key, version)][1]
+
+    def parent(self, key: str, version: int) -> int:
+        return self.nodes[(key, version)][0]
+
+    def add(self, key: str, based: int, op: Operation) -> int:
+        number = self.count.get(key, 0) + 1
+        self.count[key] = number
+        self.nodes[(key, number)] = (based, self.depth(key, based) + 1, op)
+        return number
+
+    def dropped(self, key: str, head: int, based: int) -> list[Operation]:
+        """The writes on *head*'s lineage that *based*'s lineage does not contain."""
+        out: list[Operation] = []
+        a, b = head, based
+        while self.depth(key, a) > self.depth(key, b):
+            out.append(self.nodes[(key, a)][2])
+            a = self.parent(key, a)
+        while self.depth(key, b) > self.depth(key, a):
+            b = self.parent(key, b)
+        while a != b:
+            out.append(self.nodes[(key, a)][2])
+            a, b = self.parent(key, a), self.parent(key, b)
+        return list(reversed(out))
+
+    def lineage(self, key: str, version: int) -> set[int]:
+        indexes: set[int] = set()
+        while version:
+            parent, _, op = self.nodes[(key, version)]
+            indexes.add(op.index)
+            version = parent
+        return indexes
 
 
 def _percentile(values: list[int], fraction: float) -> float:
@@ -115,6 +157,7 @@ class RaceReport:
     latency_p99_ms: float
     anomalies: list[str] = field(default_factory=list)
     first_anomaly_index: int | None = None
+    live: bool = False
 
     @property
     def final_total(self) -> int:
@@ -138,7 +181,9 @@ class RaceReport:
             + (f" ({self.lost} increment(s) lost)" if self.lost else "")
             + (f" ({self.final_total - self.expected} applied twice)"
                if self.final_total > self.expected else ""),
-            f"lost updates: {len(self.anomalies)}",
+            f"lost updates: {len(self.anomalies)}" if not self.live else
+            "lost updates: not named in a live run (the store's order is unknown); "
+            "compare the final value with the expected one",
             f"successful increments: {self.successes}, given up: {self.given_up}",
             f"conflicts (409): {self.conflicts}, other errors: {self.other_failures}, "
             f"indeterminate: {self.indeterminate}",
@@ -165,6 +210,10 @@ def analyse(history: History) -> RaceReport:
             if op.applied_order >= last_order.get(op.key, -1):
                 last_order[op.key] = op.applied_order
                 final[op.key] = int(op.value) if isinstance(op.value, (int, float)) else 0
+    live = bool(history.meta.get("live"))
+    if live and "final_values" in history.meta:
+        # A live history: the store's order is unknown, the final values were read at the end.
+        final = {k: int(v) for k, v in history.meta["final_values"].items()}
     successes = [op for op in writes if op.outcome == "ok"]
     increments = _increments(writes)
     given_up = sum(1 for attempts in increments.values()
@@ -187,6 +236,7 @@ def analyse(history: History) -> RaceReport:
         latency_p99_ms=_percentile(latencies, 0.99),
         anomalies=[sentence for _, sentence in anomalies],
         first_anomaly_index=anomalies[0][0].write_index if anomalies else None,
+        live=live,
     )
 
 

@@ -36,9 +36,11 @@ from .history import History, Operation
 
 __all__ = [
     "MODES",
+    "MODE_HELP",
     "Latency",
     "Race",
     "RetryPolicy",
+    "increment_writer",
     "interleavings",
     "run_schedule",
 ]
@@ -247,6 +249,48 @@ class Race:
         return engine.run()
 
 
+def increment_writer(race: Race, rng: random.Random, key_names: list[str]) -> WriterGen:
+    """One writer's read-modify-write loop, as a generator of requests and sleeps.
+
+    It yields ``_Get``/``_Save``/``_Sleep`` actions and receives each request's
+    :class:`~statelab.history.Operation`. The simulator and the live mode (real HTTP, real
+    threads) drive the very same generator, so both run the same client logic.
+    """
+    use_etag = race.mode != "last-write"
+    concurrency = {"last-write": "", "first-write": "first-write",
+                   "etag-with-last-write": "last-write"}[race.mode]
+    for number in range(1, race.increments + 1):
+        key = key_names[int(rng.random() * race.keys)] if race.keys > 1 else key_names[0]
+        attempt = 0
+        failures = 0
+        save: _Save | None = None
+        while True:
+            attempt += 1
+            if save is None or race.retry.reread:
+                read = yield _Get(key, attempt)
+                while read.outcome == "info":  # a read that timed out: just read again
+                    read = yield _Get(key, attempt)
+                current = read.value if isinstance(read.value, (int, float)) else 0
+                etag = read.etag_returned
+                think = race.think.draw_us(rng)
+                if think:
+                    yield _Sleep(think)
+                save = _Save(key, int(current) + 1, etag if use_etag else None, concurrency,
+                             etag, number, attempt)
+            if save.attempt != attempt:
+                save = _Save(save.key, save.value, save.etag, save.concurrency,
+                             save.based_on, save.increment, attempt)
+            result = yield save
+            if result.outcome == "ok":
+                break
+            failures += 1
+            if not race.retry.allows(attempt):
+                break
+            delay = race.retry.delay_us(failures, rng)
+            if delay:
+                yield _Sleep(delay)
+
+
 class _Engine:
     """The event loop: a heap of (time, sequence, callback)."""
 
@@ -266,7 +310,7 @@ class _Engine:
 
     def run(self) -> History:
         for process in range(self.race.writers):
-            writer = self._writer(process)
+            writer = increment_writer(self.race, self.rng, self.key_names)
             self.at(0, lambda w=writer, p=process: self._step(p, w, None))
         while self.heap:
             self.now, _, callback = heapq.heappop(self.heap)
@@ -276,43 +320,6 @@ class _Engine:
         return History(operations=operations, meta=meta)
 
     # -- writers -----------------------------------------------------------------------------
-
-    def _writer(self, process: int) -> WriterGen:
-        race = self.race
-        use_etag = race.mode != "last-write"
-        concurrency = {"last-write": "", "first-write": "first-write",
-                       "etag-with-last-write": "last-write"}[race.mode]
-        for number in range(1, race.increments + 1):
-            key = self.key_names[int(self.rng.random() * race.keys)] if race.keys > 1 \
-                else self.key_names[0]
-            attempt = 0
-            failures = 0
-            save: _Save | None = None
-            while True:
-                attempt += 1
-                if save is None or race.retry.reread:
-                    read = yield _Get(key, attempt)
-                    while read.outcome == "info":  # a read that timed out: just read again
-                        read = yield _Get(key, attempt)
-                    current = read.value if isinstance(read.value, (int, float)) else 0
-                    etag = read.etag_returned
-                    think = race.think.draw_us(self.rng)
-                    if think:
-                        yield _Sleep(think)
-                    save = _Save(key, int(current) + 1, etag if use_etag else None, concurrency,
-                                 etag, number, attempt)
-                if save.attempt != attempt:
-                    save = _Save(save.key, save.value, save.etag, save.concurrency,
-                                 save.based_on, save.increment, attempt)
-                result = yield save
-                if result.outcome == "ok":
-                    break
-                failures += 1
-                if not race.retry.allows(attempt):
-                    break
-                delay = race.retry.delay_us(failures, self.rng)
-                if delay:
-                    yield _Sleep(delay)
 
     def _step(self, process: int, writer: WriterGen, answer: Any) -> None:
         try:

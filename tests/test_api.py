@@ -32,8 +32,10 @@ RFC3339_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 RESOURCE_INFO = "type.googleapis.com/google.rpc.ResourceInfo"
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
-HELP = "type.googleapis.com/google.rpc.Help"
 MISMATCH = "possible etag mismatch. error from state store: "
+
+#: Tests about the Redis layout only: run on redis-fake and redis-real, not in-memory.
+redis_only = pytest.mark.parametrize("profile", ["redis-fake", "redis-real"], indirect=True)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -179,20 +181,24 @@ def transact(profile: Any, operations: list[dict[str, Any]], **kwargs: Any) -> h
 # =============================================================================================
 # §9: the ETag and concurrency matrix, single-item save and delete
 # =============================================================================================
+# Variants of one row run in one test, each on its own key (the loops keep the suite fast).
 
-@pytest.mark.parametrize("options", [{}, {"concurrency": "last-write"}])
-def test_s1_new_key_no_etag(profile: Any, redis_view: RedisView | None, options: dict) -> None:
-    assert_204(profile.save({"key": "k", "value": 1, "options": options}))
-    resp = profile.get("k")
-    if profile.is_redis:
-        assert resp.headers["etag"] == "1"  # §9 S1 R: version 1
-        assert redis_view.hash("k") == {"data": "1", "version": "1"}  # §11.1, no flag
-    else:
-        assert re.fullmatch(UUID, resp.headers["etag"])  # §9 S1 M: a new UUID etag
+DEF, LW, FW = {}, {"concurrency": "last-write"}, {"concurrency": "first-write"}
+
+
+def test_s1_new_key_no_etag(profile: Any, redis_view: RedisView | None) -> None:
+    for key, options in (("def", DEF), ("lw", LW)):
+        assert_204(profile.save({"key": key, "value": 1, "options": options}))
+        etag = etag_of(profile, key)
+        if profile.is_redis:
+            assert etag == "1"  # §9 S1 R: version 1
+            assert redis_view.hash(key) == {"data": "1", "version": "1"}  # §11.1, no flag
+        else:
+            assert re.fullmatch(UUID, etag)  # §9 S1 M: a new UUID etag
 
 
 def test_s2_new_key_first_write(profile: Any, redis_view: RedisView | None) -> None:
-    assert_204(profile.save({"key": "k", "value": 1, "options": {"concurrency": "first-write"}}))
+    assert_204(profile.save({"key": "k", "value": 1, "options": FW}))
     if profile.is_redis:
         # §9 S2 R: version 1 and the first-write flag set on the hash (§11.1: value 0)
         assert redis_view.hash("k") == {"data": "1", "version": "1", "first-write": "0"}
@@ -200,55 +206,56 @@ def test_s2_new_key_first_write(profile: Any, redis_view: RedisView | None) -> N
         assert re.fullmatch(UUID, etag_of(profile, "k"))  # §9 S2 M: 204
 
 
-@pytest.mark.parametrize("options", [{}, {"concurrency": "first-write"}])
-def test_s3_new_key_with_etag(profile: Any, redis_view: RedisView | None, options: dict) -> None:
-    resp = profile.save({"key": "k", "value": 1, "etag": "5", "options": options})
-    if profile.is_redis:
-        assert_204(resp)  # §9 S3 R: the etag is ignored because the key is absent
-        assert redis_view.hash("k")["version"] == "1"  # §9 S3 R: version becomes 1
-    else:
-        message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S3 M, E6
-        assert message == (f"failed saving state in state store {profile.store}: {MISMATCH}"
-                           "state not exist or expired for key=myapp||k")
-        assert profile.get("k").status_code == 204  # nothing written
+def test_s3_new_key_with_etag(profile: Any, redis_view: RedisView | None) -> None:
+    for key, options in (("def", DEF), ("fw", FW)):
+        resp = profile.save({"key": key, "value": 1, "etag": "5", "options": options})
+        if profile.is_redis:
+            assert_204(resp)  # §9 S3 R: the etag is ignored because the key is absent
+            assert redis_view.hash(key)["version"] == "1"  # §9 S3 R: version becomes 1
+        else:
+            message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S3 M, E6
+            assert message == (f"failed saving state in state store {profile.store}: "
+                               f"{MISMATCH}state not exist or expired for key=myapp||{key}")
+            assert profile.get(key).status_code == 204  # nothing written
 
 
-@pytest.mark.parametrize("existing", [False, True])
-@pytest.mark.parametrize("options", [{}, {"concurrency": "first-write"}])
-def test_s4_non_integer_etag(profile: Any, options: dict, existing: bool) -> None:
-    if existing:
-        assert_204(profile.save({"key": "k", "value": 1}))
-    resp = profile.save({"key": "k", "value": 2, "etag": "abc", "options": options})
-    if profile.is_redis:
-        message = error_of(resp, 400, "ERR_STATE_SAVE")  # §9 S4 R: 400 invalid etag (E7)
-        plain_error_of(resp, "ERR_STATE_SAVE", message)  # §2.1.1 plain APIError
-        assert message == (f"failed saving state in state store {profile.store}: invalid etag "
-                           'value: strconv.Atoi: parsing "abc": invalid syntax')  # §2.2 E7
-    else:
-        message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S4 M: 409, etags are opaque
-        assert message.startswith(f"failed saving state in state store {profile.store}: "
-                                  + MISMATCH)  # §2.2 E6
-    assert body_of(profile, "k") == (b"1" if existing else None)  # nothing written
+def test_s4_non_integer_etag(profile: Any) -> None:
+    for existing in (False, True):
+        for name, options in (("def", DEF), ("fw", FW)):
+            key = f"{name}-{existing}"
+            if existing:
+                assert_204(profile.save({"key": key, "value": 1}))
+            resp = profile.save({"key": key, "value": 2, "etag": "abc", "options": options})
+            if profile.is_redis:
+                message = error_of(resp, 400, "ERR_STATE_SAVE")  # §9 S4 R: 400 (E7)
+                plain_error_of(resp, "ERR_STATE_SAVE", message)  # §2.1.1 plain APIError
+                assert message == (f"failed saving state in state store {profile.store}: "
+                                   'invalid etag value: strconv.Atoi: parsing "abc": '
+                                   "invalid syntax")  # §2.2 E7
+            else:
+                message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S4 M: etags are opaque
+                assert message.startswith(f"failed saving state in state store "
+                                          f"{profile.store}: {MISMATCH}")  # §2.2 E6
+            assert body_of(profile, key) == (b"1" if existing else None)  # nothing written
 
 
-@pytest.mark.parametrize("options", [{}, {"concurrency": "last-write"}])
-def test_s5_existing_key_no_etag(profile: Any, redis_view: RedisView | None,
-                                 options: dict) -> None:
-    assert_204(profile.save({"key": "k", "value": 1}))
-    first = etag_of(profile, "k")
-    assert_204(profile.save({"key": "k", "value": 2, "options": options}))
-    assert body_of(profile, "k") == b"2"  # §9 S5: last write wins
-    if profile.is_redis:
-        assert redis_view.hash("k") == {"data": "2", "version": "2"}  # §9 S5 R: version+1
-    else:
-        assert etag_of(profile, "k") not in (first, "")  # §9 S5 M: new UUID
-        assert re.fullmatch(UUID, etag_of(profile, "k"))
+def test_s5_existing_key_no_etag(profile: Any, redis_view: RedisView | None) -> None:
+    for key, options in (("def", DEF), ("lw", LW)):
+        assert_204(profile.save({"key": key, "value": 1}))
+        first = etag_of(profile, key)
+        assert_204(profile.save({"key": key, "value": 2, "options": options}))
+        assert body_of(profile, key) == b"2"  # §9 S5: last write wins
+        if profile.is_redis:
+            assert redis_view.hash(key) == {"data": "2", "version": "2"}  # §9 S5 R: version+1
+        else:
+            assert etag_of(profile, key) != first  # §9 S5 M: new UUID
+            assert re.fullmatch(UUID, etag_of(profile, key))
 
 
 def test_s6_existing_key_first_write_no_etag(profile: Any,
                                              redis_view: RedisView | None) -> None:
     assert_204(profile.save({"key": "k", "value": 1}))
-    resp = profile.save({"key": "k", "value": 2, "options": {"concurrency": "first-write"}})
+    resp = profile.save({"key": "k", "value": 2, "options": FW})
     if profile.is_redis:
         assert_204(resp)  # §9 S6 R: overwrites ...
         assert redis_view.hash("k") == {"data": "2", "version": "2", "first-write": "0"}  # (!)
@@ -259,100 +266,89 @@ def test_s6_existing_key_first_write_no_etag(profile: Any,
         assert body_of(profile, "k") == b"1"
 
 
-@pytest.mark.parametrize("options", [{}, {"concurrency": "last-write"},
-                                     {"concurrency": "first-write"}])
-def test_s7_flagged_key_no_etag(profile: Any, redis_view: RedisView | None,
-                                options: dict) -> None:
-    assert_204(profile.save({"key": "k", "value": 1, "options": {"concurrency": "first-write"}}))
-    resp = profile.save({"key": "k", "value": 2, "options": options})
-    if profile.is_redis:
-        # §9 S7 R: 500, not an ETag error because no etag was sent (§11.2 step 6, E8)
-        message = error_of(resp, 500, "ERR_STATE_SAVE")
-        assert re.fullmatch(
-            re.escape(f"failed saving state in state store {profile.store}: failed to set key "
-                      "myapp||k: ") + set_script_error("myapp||k"), message), message
-        assert redis_view.hash("k") == {"data": "1", "version": "1", "first-write": "0"}
-    elif options.get("concurrency") == "first-write":
-        message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S7 M: fw gives 409
-        assert message.endswith("item already exists and no etag was passed")
-    else:
-        assert_204(resp)  # §9 S7 M: no flag concept, def/lw give 204
-        assert body_of(profile, "k") == b"2"
-
-
-@pytest.mark.parametrize("flagged", [False, True])
-@pytest.mark.parametrize("options", [{}, {"concurrency": "first-write"}])
-def test_s8_matching_etag(profile: Any, redis_view: RedisView | None, options: dict,
-                          flagged: bool) -> None:
-    first_opts = {"concurrency": "first-write"} if flagged else {}
-    assert_204(profile.save({"key": "k", "value": 1, "options": first_opts}))
-    etag = etag_of(profile, "k")
-    assert_204(profile.save({"key": "k", "value": 2, "etag": etag, "options": options}))  # §9 S8
-    assert body_of(profile, "k") == b"2"
-    if profile.is_redis:
-        assert redis_view.hash("k")["version"] == "2"  # §9 S8 R: version+1
-    else:
-        assert etag_of(profile, "k") != etag  # §9 S8 M: new UUID
-
-
-@pytest.mark.parametrize("options", [{}, {"concurrency": "first-write"}])
-def test_s9_stale_etag(profile: Any, redis_view: RedisView | None, options: dict) -> None:
-    assert_204(profile.save({"key": "k", "value": 1}))
-    current = etag_of(profile, "k")
-    stale = "7" if profile.is_redis else "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
-    resp = profile.save({"key": "k", "value": 2, "etag": stale, "options": options})
-    message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S9: 409 (E6)
-    plain_error_of(resp, "ERR_STATE_SAVE", message)  # §2.1.1
-    prefix = re.escape(f"failed saving state in state store {profile.store}: {MISMATCH}")
-    if profile.is_redis:
-        assert re.fullmatch(prefix + set_script_error("myapp||k"), message), message
-        assert redis_view.hash("k") == {"data": "1", "version": "1"}
-    else:
-        assert message == (f"failed saving state in state store {profile.store}: {MISMATCH}"
-                           f"state etag not match for key=myapp||k: current={current}, "
-                           f"expect={stale}")  # §7.2 message shape of the in-memory store
-    assert body_of(profile, "k") == b"1"
-
-
-@pytest.mark.parametrize("etag_kind", ["stale", "non-numeric", "matching"])
-def test_s10_last_write_with_etag(profile: Any, redis_view: RedisView | None,
-                                  etag_kind: str) -> None:
-    assert_204(profile.save({"key": "k", "value": 1}))
-    current = etag_of(profile, "k")
-    etag = {"stale": "7", "non-numeric": "abc", "matching": current}[etag_kind]
-    resp = profile.save({"key": "k", "value": 2, "etag": etag,
-                         "options": {"concurrency": "last-write"}})
-    if profile.is_redis or etag_kind == "matching":
-        assert_204(resp)  # §9 S10 R: etag ignored with last-write, overwrite
-        assert body_of(profile, "k") == b"2"
+def test_s7_flagged_key_no_etag(profile: Any, redis_view: RedisView | None) -> None:
+    for key, options in (("def", DEF), ("lw", LW), ("fw", FW)):
+        assert_204(profile.save({"key": key, "value": 1, "options": FW}))
+        resp = profile.save({"key": key, "value": 2, "options": options})
         if profile.is_redis:
-            assert redis_view.hash("k")["version"] == "2"
-    else:
-        error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S10 M: etag still checked
-        assert body_of(profile, "k") == b"1"
+            # §9 S7 R: 500, not an ETag error because no etag was sent (§11.2 step 6, E8)
+            message = error_of(resp, 500, "ERR_STATE_SAVE")
+            plain_error_of(resp, "ERR_STATE_SAVE", message)
+            assert re.fullmatch(
+                re.escape(f"failed saving state in state store {profile.store}: failed to set "
+                          f"key myapp||{key}: ") + set_script_error(f"myapp||{key}"), message)
+            assert redis_view.hash(key) == {"data": "1", "version": "1", "first-write": "0"}
+        elif options is FW:
+            message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S7 M: fw gives 409
+            assert message.endswith("item already exists and no etag was passed")
+        else:
+            assert_204(resp)  # §9 S7 M: no flag concept, def/lw give 204
+            assert body_of(profile, key) == b"2"
 
 
-def test_s10_redis_last_write_etag_on_flagged_key_is_409(profile: Any,
-                                                          redis_view: RedisView | None) -> None:
-    assert_204(profile.save({"key": "k", "value": 1, "options": {"concurrency": "first-write"}}))
-    resp = profile.save({"key": "k", "value": 2, "etag": "7",
-                         "options": {"concurrency": "last-write"}})
+def test_s8_matching_etag(profile: Any, redis_view: RedisView | None) -> None:
+    for flagged in (False, True):
+        for name, options in (("def", DEF), ("fw", FW)):
+            key = f"{name}-{flagged}"
+            assert_204(profile.save({"key": key, "value": 1, "options": FW if flagged else DEF}))
+            etag = etag_of(profile, key)
+            assert_204(profile.save({"key": key, "value": 2, "etag": etag,
+                                     "options": options}))  # §9 S8
+            assert body_of(profile, key) == b"2"
+            if profile.is_redis:
+                assert redis_view.hash(key)["version"] == "2"  # §9 S8 R: version+1
+            else:
+                assert etag_of(profile, key) != etag  # §9 S8 M: new UUID
+
+
+def test_s9_stale_etag(profile: Any, redis_view: RedisView | None) -> None:
+    for key, options in (("def", DEF), ("fw", FW)):
+        assert_204(profile.save({"key": key, "value": 1}))
+        current = etag_of(profile, key)
+        stale = "7" if profile.is_redis else "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+        resp = profile.save({"key": key, "value": 2, "etag": stale, "options": options})
+        message = error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S9: 409 (E6)
+        plain_error_of(resp, "ERR_STATE_SAVE", message)  # §2.1.1
+        prefix = f"failed saving state in state store {profile.store}: {MISMATCH}"
+        if profile.is_redis:
+            assert re.fullmatch(re.escape(prefix) + set_script_error(f"myapp||{key}"), message)
+            assert redis_view.hash(key) == {"data": "1", "version": "1"}
+        else:
+            # §7.2: the in-memory store's wording
+            assert message == (prefix + f"state etag not match for key=myapp||{key}: "
+                               f"current={current}, expect={stale}")
+        assert body_of(profile, key) == b"1"
+
+
+def test_s10_last_write_with_etag(profile: Any, redis_view: RedisView | None) -> None:
+    for kind in ("stale", "non-numeric", "matching"):
+        assert_204(profile.save({"key": kind, "value": 1}))
+        etag = {"stale": "7", "non-numeric": "abc", "matching": etag_of(profile, kind)}[kind]
+        resp = profile.save({"key": kind, "value": 2, "etag": etag, "options": LW})
+        if profile.is_redis or kind == "matching":
+            assert_204(resp)  # §9 S10 R: etag ignored with last-write, overwrite
+            assert body_of(profile, kind) == b"2"
+            if profile.is_redis:
+                assert redis_view.hash(kind)["version"] == "2"
+        else:
+            error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S10 M: etag still checked
+            assert body_of(profile, kind) == b"1"
+    # §9 S10 R: if the flag is set it fails, and since an etag was sent it is 409
+    assert_204(profile.save({"key": "flagged", "value": 1, "options": FW}))
+    resp = profile.save({"key": "flagged", "value": 2, "etag": "7", "options": LW})
+    message = error_of(resp, 409, "ERR_STATE_SAVE")  # (M: "7" does not match the UUID)
     if profile.is_redis:
-        # §9 S10 R: with the flag set it fails, and since an etag was sent it is 409
-        message = error_of(resp, 409, "ERR_STATE_SAVE")
         assert re.fullmatch(re.escape(f"failed saving state in state store {profile.store}: "
-                                      f"{MISMATCH}") + set_script_error("myapp||k"), message)
-        assert redis_view.hash("k")["data"] == "1"
-    else:
-        error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S10 M: "7" does not match the UUID
+                                      f"{MISMATCH}") + set_script_error("myapp||flagged"),
+                            message)
+        assert redis_view.hash("flagged")["data"] == "1"
 
 
 def test_s11_empty_etag_is_no_etag(profile: Any, redis_view: RedisView | None) -> None:
     assert_204(profile.save({"key": "k", "value": 1, "etag": ""}))  # §9 S11: new key
     assert_204(profile.save({"key": "k", "value": 2, "etag": ""}))  # §9 S11: as no etag
     assert body_of(profile, "k") == b"2"
-    resp = profile.save({"key": "k", "value": 3, "etag": "",
-                         "options": {"concurrency": "first-write"}})
+    resp = profile.save({"key": "k", "value": 3, "etag": "", "options": FW})
     if profile.is_redis:
         assert_204(resp)  # §9 S6 R applies: fw without etag overwrites and sets the flag
         # §9 S11 + S7: on the flagged key "" is still "no etag": 500, not 409
@@ -372,8 +368,7 @@ def test_s12_zero_etag(profile: Any, redis_view: RedisView | None) -> None:
         assert_204(resp)  # §9 S12 R: same as no etag (the Lua compares with "0")
         assert redis_view.hash("k") == {"data": "2", "version": "2"}
         # §11.2: "0" with a flagged key fails the script; an etag was sent, so 409 (step 6)
-        assert_204(profile.save({"key": "f", "value": 1,
-                                 "options": {"concurrency": "first-write"}}))
+        assert_204(profile.save({"key": "f", "value": 1, "options": FW}))
         error_of(profile.save({"key": "f", "value": 2, "etag": "0"}), 409, "ERR_STATE_SAVE")
     else:
         error_of(resp, 409, "ERR_STATE_SAVE")  # §9 S12 M: a mismatch
@@ -395,11 +390,8 @@ def test_s13_recreate_after_delete(profile: Any, redis_view: RedisView | None) -
         error_of(profile.save({"key": "k", "value": 4, "etag": old}), 409, "ERR_STATE_SAVE")
 
 
-def test_d1_delete_missing_without_if_match(profile: Any) -> None:
+def test_d1_d2_delete_missing(profile: Any) -> None:
     assert_204(profile.delete("missing"))  # §9 D1, §5
-
-
-def test_d2_delete_missing_with_if_match(profile: Any) -> None:
     resp = profile.delete("missing", etag="3")
     if profile.is_redis:
         assert_204(resp)  # §9 D2 R: nothing to compare
@@ -411,7 +403,7 @@ def test_d2_delete_missing_with_if_match(profile: Any) -> None:
 
 
 def test_d3_delete_matching_if_match(profile: Any, redis_view: RedisView | None) -> None:
-    assert_204(profile.save({"key": "k", "value": 1, "options": {"concurrency": "first-write"}}))
+    assert_204(profile.save({"key": "k", "value": 1, "options": FW}))
     assert_204(profile.delete("k", etag=etag_of(profile, "k")))  # §9 D3
     assert profile.get("k").status_code == 204
     if profile.is_redis:
@@ -590,9 +582,8 @@ def test_e8_unknown_option_word_on_save(profile: Any) -> None:
     assert profile.get("k").status_code == 204
 
 
+@redis_only
 def test_e9_redis_hash_without_version(profile: Any, redis_view: RedisView | None) -> None:
-    if not profile.is_redis:
-        pytest.skip("§4 store error example is Redis-specific (a hash without 'version')")
     redis_view.client.hset("myapp||broken", "data", "1")
     message = error_of(profile.get("broken"), 500, "ERR_STATE_GET")  # §2.2 E9, §4
     plain_error_of(profile.get("broken"), "ERR_STATE_GET", message)  # §2.1.1
@@ -615,7 +606,7 @@ def test_e11_delete_bad_option_words(profile: Any) -> None:
     assert body_of(profile, "k") == b"1"
 
 
-def test_get_does_not_validate_options(profile: Any) -> None:
+def test_option_validation_rules(profile: Any) -> None:
     assert_204(profile.save({"key": "k", "value": 1}))
     resp = profile.get("k", params={"consistency": "foo", "concurrency": "bar"})
     assert resp.status_code == 200 and resp.content == b"1"  # §4, §19.6: not validated on get
@@ -624,9 +615,6 @@ def test_get_does_not_validate_options(profile: Any) -> None:
                                          "consistency": "strong"}}))  # §3.1 valid words
     assert_204(profile.delete("s", params={"consistency": "eventual",
                                            "concurrency": "last-write"}))  # §5
-
-
-def test_option_headers_are_ignored(profile: Any) -> None:
     assert_204(profile.save({"key": "k", "value": 1}))
     # §16 #4: consistency/concurrency sent as headers are ignored (a bad word would be 500)
     resp = profile.http.get(profile.url("k"), headers={"consistency": "bogus"})
@@ -650,6 +638,9 @@ def test_e12_bulk_body_not_decodable(profile: Any) -> None:
     message = error_of(resp, 400, "ERR_MALFORMED_REQUEST")  # §2.2 E12
     assert message.startswith("failed deserializing HTTP body: json: cannot unmarshal string "
                               "into Go struct field")
+    resp = post_raw(profile, b'{"keys":["k1"],"parallelism":"2"}', profile.url("bulk"))
+    message = error_of(resp, 400, "ERR_MALFORMED_REQUEST")  # §6: parallelism is an int
+    assert message.startswith("failed deserializing HTTP body: json: cannot unmarshal string")
 
 
 E15_BODIES = [
@@ -797,9 +788,6 @@ def test_request_decoding_rules(profile: Any) -> None:
     assert_204(profile.save({"key": "nv", "vae": 1}, {"key": "dup", "value": 1},
                             {"key": "dup", "value": 1}))
     assert profile.get("nv").content == b"null"
-
-
-def test_store_name_is_checked_before_the_body(profile: Any) -> None:
     # §19.2 + §3.2: a known store with a bad body gets E4; an unknown one gets E2 (see E2 test)
     error_of(post_raw(profile, b"foobar"), 400, "ERR_MALFORMED_REQUEST")
     resp = profile.http.post("/v1.0/state/unknown", content=b"foobar")
@@ -895,7 +883,7 @@ VALUE_CASES = [
 ]
 
 
-def test_values_round_trip(profile: Any, redis_view: RedisView | None) -> None:
+def test_values(profile: Any, redis_view: RedisView | None) -> None:
     for index, (sent, redis_body, memory_body) in enumerate(VALUE_CASES):
         key = f"v{index}"
         assert_204(post_raw(profile, b'[{"key":"' + key.encode() + b'","value":' + sent + b"}]"))
@@ -912,18 +900,13 @@ def test_values_round_trip(profile: Any, redis_view: RedisView | None) -> None:
             assert redis_view.hash(key)["data"].encode() == resp.content  # §3.4 verbatim
         else:
             assert resp.content == memory_body, sent  # §3.4 in-memory: encoding/json
-
-
-def test_object_key_order(profile: Any) -> None:
+    # §3.4: object key order
     assert_204(profile.save({"key": "o", "value": {"b": 1, "a": 2}}))
     body = profile.get("o").content
     if profile.is_redis:
         assert body in (b'{"b":1,"a":2}', b'{"a":2,"b":1}')  # §3.4 R: any order
     else:
         assert body == b'{"a":2,"b":1}'  # §3.4 M: sorted
-
-
-def test_missing_value_is_null(profile: Any) -> None:
     assert_204(profile.save({"key": "n"}))
     resp = profile.get("n")
     assert resp.status_code == 200 and resp.content == b"null"  # §3.4: 200 with body null
@@ -951,9 +934,8 @@ def test_status_discipline_and_etag_header(profile: Any) -> None:
     assert_204(profile.delete("k"))  # §5: delete of a missing key is 204 too
 
 
+@redis_only
 def test_redis_legacy_plain_string_key(profile: Any, redis_view: RedisView | None) -> None:
-    if not profile.is_redis:
-        pytest.skip("§11.1 legacy plain string keys are a Redis layout detail")
     redis_view.client.set("myapp||legacy", b'"raw"')
     resp = profile.get("legacy")
     assert resp.status_code == 200 and resp.content == b'"raw"'  # §11.1: returned raw ...
@@ -1001,10 +983,9 @@ def test_bulk_get_html_escapes_data(profile: Any) -> None:
     assert resp.json()[0]["data"] == "<b>"
 
 
+@redis_only
 def test_bulk_get_redis_compacts_and_non_json(profile: Any,
                                               redis_view: RedisView | None) -> None:
-    if not profile.is_redis:
-        pytest.skip("needs raw bytes written into the Redis hash")
     redis_view.client.hset("myapp||spaced", mapping={"data": '{ "a" : 1 }', "version": "1"})
     assert profile.get("spaced").content == b'{ "a" : 1 }'  # §4: the GET body is verbatim
     resp = profile.http.post(profile.url("bulk"), json={"keys": ["spaced"]})
@@ -1226,10 +1207,9 @@ def test_transaction_ttl(profile: Any, redis_view: RedisView | None) -> None:
             assert (header is not None) == has_ttl, key  # §12: ttlExpireTime on get
 
 
+@redis_only
 def test_transaction_stale_etag_with_ttl_still_expires_on_redis(
         profile: Any, redis_view: RedisView | None) -> None:
-    if not profile.is_redis:
-        pytest.skip("§7.2 knock-on effect of Redis MULTI/EXEC without rollback")
     assert_204(profile.save({"key": "m1", "value": "old"}))
     resp = transact(profile, [{"operation": "upsert", "request": {
         "key": "m1", "value": "new", "etag": "9", "metadata": {"ttlInSeconds": "100"}}}])
@@ -1281,12 +1261,16 @@ def test_ttl_update_rules(profile: Any, redis_view: RedisView | None) -> None:
     assert_204(profile.save({"key": "k", "value": 2}))  # a save without TTL
     assert_204(profile.save({"key": "p", "value": 1, "metadata": {"ttlInSeconds": "100"}}))
     assert_204(profile.save({"key": "p", "value": 2, "metadata": {"ttlInSeconds": "-1"}}))
+    assert_204(profile.save({"key": "z", "value": 1, "metadata": {"ttlInSeconds": "100"}}))
+    assert_204(profile.save({"key": "z", "value": 2, "metadata": {"ttlInSeconds": "0"}}))
     if profile.is_redis:
         assert 0 < redis_view.ttl("k") <= 100  # §11.5: Redis keeps the old TTL
         assert redis_view.ttl("p") == -1  # §11.5, §19.5: -1 persists the key
+        assert redis_view.ttl("z") == -1  # §11.5: <= 0 runs PERSIST
     else:
         assert "metadata.ttlexpiretime" not in profile.get("k").headers  # §11.5: TTL dropped
         assert "metadata.ttlexpiretime" not in profile.get("p").headers  # §12: negative = none
+        assert "metadata.ttlexpiretime" not in profile.get("z").headers
     assert body_of(profile, "k") == b"2" and body_of(profile, "p") == b"2"
 
 

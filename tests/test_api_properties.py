@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -113,11 +113,13 @@ VALUES = st.one_of(
 # (compared verbatim, spec 4) and an out-of-range number.
 GARBAGE = ("abc", "0", "+1", "-0", "007", '"1"', "1.0", "99999999999999999999")
 ETAG_CHOICES = st.sampled_from(
-    ("none", "none", "current", "current", "current", "stale", "older", "empty")
-    + tuple("g:" + g for g in GARBAGE))
-CONCURRENCY = st.sampled_from((None, None, "first-write", "first-write", "last-write",
-                               "last-write", "First-Write"))
-CONSISTENCY = st.sampled_from((None, None, "strong", "eventual", "linearizable"))
+    ("none",) * 4 + ("current",) * 5 + ("stale", "older", "empty", "garbage", "garbage")
+).flatmap(lambda c: st.sampled_from(GARBAGE).map("g:".__add__) if c == "garbage"
+          else st.just(c))
+# Mostly valid words; now and then one Dapr rejects (case-sensitive, E8 and E11).
+CONCURRENCY = st.sampled_from((None,) * 3 + ("first-write",) * 3 + ("last-write",) * 2
+                              + ("First-Write",))
+CONSISTENCY = st.sampled_from((None,) * 5 + ("strong", "eventual", "linearizable"))
 VALID_CONCURRENCY = (None, "", "first-write", "last-write")
 VALID_CONSISTENCY = (None, "", "strong", "eventual")
 
@@ -456,6 +458,7 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
 
         def check(self, expect: Expect, reply: Reply, what: str) -> None:
             where = f"{what} -> {reply.describe()}"
+            event(f"{what.split()[0]} {expect.status} {expect.code or ''}".strip())
             assert reply.status == expect.status, where
             if expect.status == 204:
                 assert reply.body == b"", where  # 204: status only (spec 1)
@@ -510,7 +513,8 @@ def machine_for(target: Target) -> type[RuleBasedStateMachine]:
             self.compare_read(key, reply)
 
         @rule(key=st.sampled_from(KEYS), etag=ETAG_CHOICES,
-              concurrency=st.sampled_from((None, None, "first-write", "last-write", "bogus")),
+              concurrency=st.sampled_from((None,) * 4 + ("first-write",) * 2
+                                          + ("last-write", "bogus")),
               consistency=CONSISTENCY)
         def delete(self, key: str, etag: str, concurrency: str | None,
                    consistency: str | None) -> None:
@@ -621,7 +625,7 @@ def test_redis_model_on_fakeredis() -> None:
     """Spec 9 and 11 on the embedded fakeredis server, in-process."""
     component = Component(name="propfake", type="state.redis", version="v1", metadata={},
                           source="(tests)")
-    run(_api_target(component), max_examples=100)
+    run(_api_target(component), max_examples=80)
 
 
 @pytest.mark.real_redis
@@ -632,7 +636,7 @@ def test_redis_model_on_real_redis(redis_server) -> None:  # type: ignore[no-unt
                           source="(tests)")
     target = _api_target(component)
     try:
-        run(target, max_examples=100)
+        run(target, max_examples=80)
     finally:
         target.reset()
         assert component.store is not None
@@ -643,7 +647,7 @@ def test_memory_model_in_process() -> None:
     """Spec 9 and 12 (strict UUID etags, atomic transactions) on state.in-memory."""
     component = Component(name="propmem", type="state.in-memory", version="v1", metadata={},
                           source="(tests)")
-    run(_api_target(component), max_examples=150)
+    run(_api_target(component), max_examples=120)
 
 
 def test_model_over_http(profile) -> None:  # type: ignore[no-untyped-def]
@@ -652,4 +656,4 @@ def test_model_over_http(profile) -> None:  # type: ignore[no-untyped-def]
     target = Target(over_http(profile.http), profile.store, redis,
                     lambda: profile.sidecar.reset(profile.store),
                     profile.sidecar.redis(profile.store) if redis else None)
-    run(target, max_examples=25, steps=15)
+    run(target, max_examples=20, steps=12)

@@ -57,6 +57,14 @@ def _component(name: str, type_: str, **metadata: str) -> Component:
     return Component(name=name, type=type_, version="v1", metadata=metadata, source="(sdk tests)")
 
 
+def _unset_dapr_env(patch: pytest.MonkeyPatch) -> None:
+    """Unset the DAPR_* variables until *patch* is undone, which also removes what start()
+    exports meanwhile. (``delenv`` alone records nothing for a variable that is not set.)"""
+    for name in DAPR_ENV:
+        patch.setenv(name, "")
+        patch.delenv(name)
+
+
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DAPR_ENV}
     env.update(extra)
@@ -73,8 +81,7 @@ def sdk_sidecar(request: pytest.FixtureRequest) -> Iterator[Sidecar]:
         components.append(_component(STORE_FOR_PROFILE["redis-real"], "state.redis",
                                      redisHost=real.address, redisDB="5"))
     with pytest.MonkeyPatch.context() as patch:
-        for name in DAPR_ENV:  # start() exports DAPR_HTTP_PORT: undo it afterwards
-            patch.delenv(name, raising=False)
+        _unset_dapr_env(patch)  # start() exports DAPR_HTTP_PORT: undo it afterwards
         sidecar = start(free_port(), APP_ID, components, quiet=True)
         yield sidecar
         sidecar.stop()
@@ -109,8 +116,7 @@ def store(request: pytest.FixtureRequest, sdk_sidecar: Sidecar) -> Store:
 @pytest.fixture
 def own_sidecar(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Start extra sidecars (one in-memory ``statestore``); their env exports are undone."""
-    for name in DAPR_ENV:
-        monkeypatch.delenv(name, raising=False)
+    _unset_dapr_env(monkeypatch)
     started: list[Sidecar] = []
 
     def make(api_token: str | None = None) -> Sidecar:
@@ -441,13 +447,12 @@ def _point_python_sdk(monkeypatch: pytest.MonkeyPatch, **values: str | None) -> 
     ``dapr.conf.settings`` once, at import, so those copies are patched too."""
     from dapr.conf import global_settings, settings
 
+    _unset_dapr_env(monkeypatch)
     for name in DAPR_ENV:
         values.setdefault(name, None)
     values["DAPR_HEALTH_TIMEOUT"] = values["DAPR_HEALTH_TIMEOUT"] or "5"
     for name, value in values.items():
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
+        if value is not None:
             monkeypatch.setenv(name, value)
         if name in vars(settings):
             default = getattr(global_settings, name)
