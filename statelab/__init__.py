@@ -19,11 +19,17 @@ __all__ = [
     "ComponentError",
     "DaprResponseError",
     "EtagMismatchError",
+    "History",
+    "Latency",
+    "LiveRace",
+    "Race",
+    "RetryPolicy",
     "Sidecar",
     "SidecarError",
     "StateAPI",
     "StatelabError",
     "__version__",
+    "analyse",
     "load_components",
     "start",
 ]
@@ -32,16 +38,23 @@ _LAZY = {
     "ComponentError": "statelab.errors",
     "DaprResponseError": "statelab.errors",
     "EtagMismatchError": "statelab.errors",
+    "History": "statelab.history",
+    "Latency": "statelab.sim",
+    "LiveRace": "statelab.live",
+    "Race": "statelab.sim",
+    "RetryPolicy": "statelab.sim",
     "Sidecar": "statelab.sidecar",
     "SidecarError": "statelab.errors",
     "StateAPI": "statelab.api",
     "StatelabError": "statelab.errors",
+    "analyse": "statelab.checks",
     "load_components": "statelab.components",
     "start": "statelab.sidecar",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import StateAPI
+    from .checks import analyse
     from .components import load_components
     from .errors import (
         ComponentError,
@@ -50,7 +63,10 @@ if TYPE_CHECKING:  # pragma: no cover
         SidecarError,
         StatelabError,
     )
+    from .history import History
+    from .live import LiveRace
     from .sidecar import Sidecar, start
+    from .sim import Latency, Race, RetryPolicy
 
 
 def __getattr__(name: str) -> Any:

@@ -209,7 +209,12 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         return sidecar
     key = _config_key(app_id, components, api_token, max_body_size)
     with _registry_lock:
-        existing = next((s for s in _registry.values() if s.requested_port == port), None)
+        if port == 0:
+            # "Any free port": reuse a sidecar with the same settings, never replace another.
+            existing = next((s for s in _registry.values()
+                             if s.requested_port == 0 and s._config_key == key), None)
+        else:
+            existing = next((s for s in _registry.values() if s.requested_port == port), None)
     if existing is not None and existing.running:
         if existing._config_key == key:
             return existing

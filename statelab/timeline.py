@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Sequence
@@ -64,13 +65,14 @@ MUTED = "#6b6b6b"
 GRID = "#e6e6e6"
 VERSION_LINE = "#3b4a5e"
 VALUE_LINE = "#2e8b57"
+READ_HEIGHT = 0.7  # reads are thinner bars than writes (a cue that survives fading and greyscale)
+TICKS_MIN_WIDTH = 5.0  # below this median bar width, lanes skip the apply ticks (only clutter)
 
 
 def _f(value: float) -> str:
-    """A coordinate rounded to 0.1, formatted the same everywhere ("12", "12.5", "-0" never)."""
-    rounded = round(value, 1) + 0.0
-    text = f"{rounded:.1f}"
-    if text.endswith(".0"):
+    """A coordinate rounded to 0.1, formatted the same everywhere ("12", "12.5", never "-0")."""
+    text = f"{value:.1f}"
+    if text[-2:] == ".0":
         text = text[:-2]
     return "0" if text == "-0" else text
 
@@ -95,6 +97,8 @@ def _clip(text: str, width: float, size: float) -> str:
 
 
 def _value_text(value: Any) -> str:
+    if type(value) is int:
+        return str(value)
     text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return text if len(text) <= 16 else text[:13] + "..."
 
@@ -335,7 +339,7 @@ class Timeline:
         count = max([writers or 0, (processes[-1] + 1) if processes else 0,
                      int(history.meta.get("race", {}).get("writers", 0) or 0)])
         self.processes = list(range(count))
-        keys = list(self.story.versions)
+        keys = sorted(self.story.versions, key=_natural)
         self.keys = keys[:MAX_STORE_LANES]
         self.hidden_keys = len(keys) - len(self.keys)
         lanes = max(1, count)
@@ -605,11 +609,14 @@ class Timeline:
         if last:
             final = last[-1]
             value = values[len(last) - 1]
-            text = f"v{final.number} · value {_value_text(final.value if final.index is not None else 0)}"
+            shown = final.value if final.index is not None else 0
+            text = f"v{final.number} · value {_value_text(shown)}"
             colour = LOST if final.number != value else INK
-            out.append(f'<text x="{_f(self.right - 2)}" y="{_f(chart_top + 9)}" font-size="10" '
-                       f'text-anchor="end" fill="{colour}" stroke="#ffffff" stroke-width="3" '
-                       f'paint-order="stroke">{escape(text)}</text>')
+            box = len(text) * 10 * CHAR_W + 6
+            out.append(f'<rect x="{_f(self.right - box)}" y="{_f(chart_top)}" width="{_f(box)}" '
+                       f'height="12" fill="#ffffff" fill-opacity="0.85"/>'
+                       f'<text x="{_f(self.right - 3)}" y="{_f(chart_top + 9.5)}" font-size="10" '
+                       f'text-anchor="end" fill="{colour}">{escape(text)}</text>')
         # the store's apply ticks for every write
         ticks, red = [], []
         for version in versions:
@@ -645,10 +652,10 @@ class Timeline:
         late: list[str] = []
         strikes: list[str] = []
         outlines: list[str] = []
-        for op in self.history.operations:
-            if not self.visible(op):
-                continue
-            bar = self._bar(op)
+        pairs = [(op, self._bar(op)) for op in self.history.operations if self.visible(op)]
+        widths = sorted(bar.x2 - bar.x1 for _, bar in pairs)
+        show_ticks = bool(widths) and widths[len(widths) // 2] >= TICKS_MIN_WIDTH
+        for op, bar in pairs:
             self._bars[op.index] = bar
             width = bar.x2 - bar.x1
             attrs = f'x="{_f(bar.x1)}" y="{_f(bar.y)}" width="{_f(width)}" height="{_f(bar.h)}"'
@@ -660,9 +667,14 @@ class Timeline:
                     f'<text x="{_f((bar.x1 + bar.x2) / 2)}" '
                     f'y="{_f(bar.y + bar.h / 2 + self.label_size * 0.36)}">'
                     f'{escape(bar.label)}</text>')
-            if op.applied_us is not None and self.t0 <= op.applied_us <= self.t1:
+            if show_ticks and op.applied_us is not None and self.t0 <= op.applied_us <= self.t1:
                 ax = self.x(op.applied_us)
-                ticks.append(f"M{_f(ax)} {_f(bar.y)}v{_f(bar.h)}")
+                if bar.label and bar.x1 < ax < bar.x2:  # stubs above and below the label
+                    stub = bar.h * 0.22
+                    ticks.append(f"M{_f(ax)} {_f(bar.y)}v{_f(stub)}"
+                                 f"M{_f(ax)} {_f(bar.y + bar.h - stub)}v{_f(stub)}")
+                else:
+                    ticks.append(f"M{_f(ax)} {_f(bar.y)}v{_f(bar.h)}")
                 if op.applied_us > op.complete_us:  # applied after the client gave up
                     late.append(f"M{_f(bar.x2)} {_f(bar.y + bar.h / 2)}H{_f(ax)}")
             if op.index in self._lost_by:
@@ -702,10 +714,14 @@ class Timeline:
         if x2 - x1 < 1.0:  # keep every request visible
             x2 = min(self.right, x1 + 1.0)
             x1 = min(x1, x2 - 1.0)
-        y = self.lane_y(op.process) + (self.lane_h - self.bar_h) / 2
+        height = self.bar_h * READ_HEIGHT if is_read else self.bar_h
+        y = self.lane_y(op.process) + (self.lane_h - height) / 2
         label = None
-        if self.label_size >= 7:
-            for candidate in _labels(op, facts):
+        if self.label_size >= 7 and height >= self.label_size + 2:
+            candidates = _labels(op, facts)
+            if len(self.story.versions) > 1:
+                candidates = (f"{op.key}: {candidates[0]}",) + candidates
+            for candidate in candidates:
                 if _fits(candidate, x2 - x1, self.label_size):
                     label = candidate
                     break
@@ -718,7 +734,7 @@ class Timeline:
             title += f"\nlost update: {self._anomaly_of[op.index]}"
         if op.index in self._lost_by:
             title += f"\nthis increment is lost: {self._lost_by[op.index]}"
-        return _Bar(index=op.index, x1=x1, x2=x2, y=y, h=self.bar_h,
+        return _Bar(index=op.index, x1=x1, x2=x2, y=y, h=height,
                     fill=light if is_read else solid, stroke=solid if is_read else None,
                     text_fill=INK if is_read else on_solid, label=label, title=title,
                     is_read=is_read, key=op.key)
@@ -740,7 +756,7 @@ class Timeline:
             top, bottom = self.store_top - 4, self.lanes_bottom + 4
             if fade and x < self.right:
                 out.append(f'<rect x="{_f(x)}" y="{_f(top)}" width="{_f(self.right - x + 1)}" '
-                           f'height="{_f(bottom - top)}" fill="#ffffff" fill-opacity="0.6"/>')
+                           f'height="{_f(bottom - top)}" fill="#ffffff" fill-opacity="0.55"/>')
             out.append(f'<path d="M{_f(x)} {_f(top)}V{_f(bottom)}" stroke="{CURSOR}" '
                        f'stroke-width="1.5"/>')
             text = f"{(cursor_us - self.full_range[0]) / 1000:.3f} ms"
@@ -811,6 +827,12 @@ class Timeline:
         bar = self._bars.get(index)
         return None if bar is None else (round(bar.x1, 1), round(bar.y, 1),
                                           round(bar.x2 - bar.x1, 1), round(bar.h, 1))
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    """Sort "counter-2" before "counter-10"."""
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.split(r"(\d+)", text))
 
 
 def _points(points: Sequence[tuple[float, float]]) -> str:

@@ -3,9 +3,9 @@
 Spec section 16 lists nine mistakes in the page's Python snippets (the same snippets are still
 on the v1.15 docs branch). Each test below first runs the snippet as the page has it (with
 an ``httpx`` client in place of ``requests``: same JSON encoding, same header handling)
-against
-a running sidecar and asserts what Dapr really answers (status, ``errorCode``, message), then runs the
-corrected snippet and asserts it works. Row 2 fails in Python before any request is sent.
+against a running sidecar and asserts what Dapr really answers (status, ``errorCode``,
+message), then runs the corrected snippet and asserts it works. Row 2 fails in Python
+before any request is sent.
 
 Rows 1-5, 8 and 9 run on every store profile (``profile`` fixture). Rows 6 and 7 are about the
 store's *name*, so they run on a sidecar with the ``dapr init`` default store, ``statestore``.

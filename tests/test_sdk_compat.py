@@ -13,8 +13,8 @@
 Node.js missing skips the JavaScript tests on a learner's machine and fails them under
 ``CI=true`` (as redis-server does for the real-Redis tests).
 
-Every sidecar here listens on an explicit free port: ``start(0, ...)`` with other settings would
-replace (stop) the session's ``contract_sidecar``, which also asked for port 0.
+Every sidecar here listens on an explicit free port, so starting one never touches a sidecar of
+another module (the session's ``contract_sidecar`` asked for port 0).
 """
 
 from __future__ import annotations

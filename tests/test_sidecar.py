@@ -44,14 +44,25 @@ def test_start_is_idempotent(sidecar: Sidecar) -> None:
     assert sidecar in running_sidecars()
 
 
-def test_new_settings_on_the_same_port_replace_the_sidecar(sidecar: Sidecar) -> None:
-    replacement = start(0, "other-app", quiet=True)
+def test_new_settings_on_the_same_port_replace_the_sidecar() -> None:
+    port = free_port()
+    first = start(port, "first-app", quiet=True)
+    replacement = start(port, "other-app", quiet=True)
     try:
-        assert replacement is not sidecar
-        assert not sidecar.running
-        assert replacement.app_id == "other-app"
+        assert replacement is not first
+        assert not first.running
+        assert (replacement.app_id, replacement.port) == ("other-app", port)
     finally:
         replacement.stop()
+
+
+def test_port_zero_never_replaces_another_sidecar(sidecar: Sidecar) -> None:
+    other = start(0, "other-app", quiet=True)
+    try:
+        assert other is not sidecar and other.port != sidecar.port
+        assert sidecar.running and other.running
+    finally:
+        other.stop()
 
 
 def test_embedded_data_survives_stop_and_start() -> None:
