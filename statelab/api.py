@@ -167,7 +167,8 @@ class StateAPI:
                ) -> Response:
         """Answer one HTTP request. *target* is the escaped path plus an optional query."""
         raw_path, _, query_string = target.partition("?")
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        pairs = headers if isinstance(headers, (list, tuple)) else \
+            headers.items() if isinstance(headers, Mapping) else headers
         call = _Call(
             query=_first_values(parse_qsl(query_string, keep_blank_values=True,
                                           errors="replace")) if query_string else {},
@@ -223,8 +224,9 @@ class StateAPI:
 
     def get(self, store: str, key: str, params: Mapping[str, str] | None = None) -> Response:
         """``GET /v1.0/state/{store}/{key}`` for an unescaped *key*."""
-        return self._structured(lambda: self._get_key(self._component(store), key,
-                                                      _url_metadata(params)))
+        return self._structured(lambda: self._get_key(
+            self._component(store), key, _url_metadata(params),
+            (params or {}).get("consistency", "")))
 
     def delete(self, store: str, key: str, etag: str | None = None,
                params: Mapping[str, str] | None = None) -> Response:
@@ -374,13 +376,15 @@ class StateAPI:
     # -- get (section 4) -----------------------------------------------------------------------
 
     def _on_get(self, call: _Call, storeName: str, key: str) -> Response:  # noqa: N803
-        return self._get_key(self._component(storeName), key, call.url_metadata)
+        return self._get_key(self._component(storeName), key, call.url_metadata,
+                             call.query.get("consistency", ""))
 
-    def _get_key(self, component: Component, key: str, url_meta: dict[str, str]) -> Response:
+    def _get_key(self, component: Component, key: str, url_meta: dict[str, str],
+                 consistency: str = "") -> Response:
         storeName = component.name  # noqa: N806
         stored_key = self.modified_key(component, key)
         try:
-            result = self._store(component).get(stored_key, url_meta)
+            result = self._store(component).get(stored_key, url_meta, consistency)
         except StoreError as exc:
             raise messages.get_failed(key, storeName, str(exc)) from None
         if result is None:

@@ -3,7 +3,8 @@
 statelab reads the same files daprd reads (``apiVersion: dapr.io/v1alpha1``, ``kind:
 Component``), so a learner's components folder works unchanged on a real sidecar. Supported
 state types: ``state.redis`` (embedded fakeredis when ``redisHost`` is absent or ``embedded``,
-otherwise a real server) and ``state.in-memory``. Components of other building blocks (pub/sub,
+otherwise a real server), ``state.in-memory``, and statelab's teaching store ``state.replicated``
+(a primary and lagging replicas; see :mod:`statelab.stores.replicated_store`). Components of other building blocks (pub/sub,
 bindings, ...) are skipped; an unsupported *state* type, or an invalid field, fails at start
 with a :class:`~statelab.errors.ComponentError` naming the file and the field.
 
@@ -31,7 +32,9 @@ __all__ = [
     "parse_component",
 ]
 
-SUPPORTED_STATE_TYPES = ("state.redis", "state.in-memory")
+SUPPORTED_STATE_TYPES = ("state.redis", "state.in-memory", "state.replicated")
+REPLICATED_DEFAULTS = {"replicas": "2", "lagDistribution": "uniform", "lagMinMs": "5",
+                       "lagMaxMs": "50", "lagMeanMs": "20", "ackTimeoutMs": "1000", "seed": "0"}
 EMBEDDED = "embedded"
 
 _embedded_servers: dict[tuple[str, str], Any] = {}
@@ -148,6 +151,8 @@ def _validate_metadata(component: Component) -> None:
                 atoi(raw)
             except GoParseError as exc:
                 raise _fail(component.source, name, str(exc)) from None
+    if component.type == "state.replicated":
+        _replicated_settings(component)
     if component.type == "state.redis" and not component.embedded:
         host = component.meta("redisHost")
         if host.count(":") > 1 or (":" in host and not host.rsplit(":", 1)[1].isdigit()):
@@ -222,7 +227,45 @@ def embedded_redis_client(name: str = "statestore", *, db: int = 0,
     return fakeredis.FakeRedis(server=server, db=db, single_connection_client=single_connection)
 
 
+def _replicated_settings(component: Component) -> dict[str, Any]:
+    """Validated settings of a ``state.replicated`` component (statelab's teaching store)."""
+    def number(name: str, minimum: float = 0.0) -> float:
+        raw = component.meta(name, REPLICATED_DEFAULTS.get(name, ""))
+        try:
+            value = float(raw)
+        except ValueError:
+            raise _fail(component.source, name, f"expected a number, got {raw!r}") from None
+        if value < minimum:
+            raise _fail(component.source, name, f"must be at least {minimum:g}")
+        return value
+
+    replicas = int(number("replicas"))
+    kind = component.meta("lagDistribution", "uniform")
+    if kind not in ("fixed", "uniform", "exponential"):
+        raise _fail(component.source, "lagDistribution",
+                    f"expected fixed, uniform or exponential, got {kind!r}")
+    low, high = number("lagMinMs"), number("lagMaxMs")
+    if high < low:
+        raise _fail(component.source, "lagMaxMs", "must not be below lagMinMs")
+    quorum_raw = component.meta("writeQuorum")
+    quorum = None if quorum_raw in ("", "all") else int(number("writeQuorum"))
+    if quorum is not None and quorum > replicas:
+        raise _fail(component.source, "writeQuorum", f"at most {replicas} (the replica count)")
+    return {"replicas": replicas, "kind": kind, "low": low, "high": high,
+            "mean": number("lagMeanMs"), "quorum": quorum,
+            "ack_timeout_ms": number("ackTimeoutMs"), "seed": int(number("seed"))}
+
+
 def _build_store(component: Component) -> Store:
+    if component.type == "state.replicated":
+        from .stores.replicated_store import LagModel, ReplicatedStore
+
+        settings = _replicated_settings(component)
+        return ReplicatedStore(
+            replicas=settings["replicas"],
+            lag=LagModel(settings["kind"], settings["low"], settings["high"], settings["mean"]),
+            write_quorum=settings["quorum"], ack_timeout_ms=settings["ack_timeout_ms"],
+            seed=settings["seed"])
     if component.type == "state.in-memory":
         from .stores.memory_store import MemoryStore
 

@@ -58,6 +58,8 @@ class Operation:
     applied_status: int | None = None
     based_on: str | None = None
     message: str | None = None
+    consistency: str | None = None
+    node: str | None = None
 
     @property
     def writer(self) -> str:

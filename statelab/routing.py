@@ -44,6 +44,14 @@ _ROUTES_WITH_STATICS = tuple(
     (methods, pattern, handler, sum(1 for p in pattern if not p.startswith("{")))
     for methods, pattern, handler in _ROUTES)
 
+# The same routes, in the same order, indexed by (method, number of segments): a request only
+# needs to be tried against the few routes that could match it.
+_ROUTES_BY_SHAPE: dict[tuple[str, int], list[tuple[tuple[str, ...], str, int]]] = {}
+for _methods, _pattern, _handler, _statics in _ROUTES_WITH_STATICS:
+    for _method in _methods:
+        _ROUTES_BY_SHAPE.setdefault((_method, len(_pattern)), []).append(
+            (_pattern, _handler, _statics))
+
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -83,9 +91,7 @@ def match_route(method: str, raw_path: str) -> Route | None:
     """
     segments = clean_path(raw_path).split("/")[1:]
     best: tuple[int, str, dict[str, str]] | None = None
-    for methods, pattern, handler, statics in _ROUTES_WITH_STATICS:
-        if method not in methods or len(pattern) != len(segments):
-            continue
+    for pattern, handler, statics in _ROUTES_BY_SHAPE.get((method, len(segments)), ()):
         params = _match(pattern, segments)
         # The first route with the most static segments wins (a stable sort's first element).
         if params is not None and (best is None or statics > best[0]):

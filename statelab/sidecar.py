@@ -134,6 +134,7 @@ class Sidecar:
         with _registry_lock:
             if _registry.get(self.port) is self:
                 del _registry[self.port]
+        _unexport_env(self.port)
 
     def __enter__(self) -> "Sidecar":
         return self
@@ -253,10 +254,29 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
     return sidecar
 
 
+_exported: dict[str, str | None] = {}
+
+
 def _export_env(port: int, api_token: str | None) -> None:
-    os.environ["DAPR_HTTP_PORT"] = str(port)
+    """Point the Dapr SDKs at this sidecar; :func:`_unexport_env` puts things back."""
+    values = {"DAPR_HTTP_PORT": str(port)}
     if api_token is not None:
-        os.environ["DAPR_API_TOKEN"] = api_token
+        values["DAPR_API_TOKEN"] = api_token
+    for name, value in values.items():
+        _exported.setdefault(name, os.environ.get(name))  # what was there before statelab
+        os.environ[name] = value
+
+
+def _unexport_env(port: int) -> None:
+    """After the sidecar on *port* stops, restore the variables statelab set for it."""
+    if os.environ.get("DAPR_HTTP_PORT") != str(port):
+        return  # another sidecar (or the user) owns the environment now
+    for name, previous in list(_exported.items()):
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+        del _exported[name]
 
 
 def running_sidecars() -> list[Sidecar]:

@@ -146,6 +146,7 @@ class RetryPolicy:
 class _Get:
     key: str
     attempt: int = 1
+    consistency: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class _Save:
     based_on: str | None
     increment: int
     attempt: int = 1
+    consistency: str = ""
 
 
 @dataclass(frozen=True)
@@ -245,8 +247,11 @@ class Race:
 
     def run(self) -> History:
         """Run the race and return its history (``history.meta`` holds the parameters)."""
-        engine = _Engine(self)
-        return engine.run()
+        engine = _Engine.for_race(self)
+        key_names = [f"counter-{i}" for i in range(self.keys)]
+        writers = [increment_writer(self, engine.rng, key_names) for _ in range(self.writers)]
+        return engine.run(writers, {"race": self.params(), "seed": self.seed,
+                                    "statelab_sim": 1})
 
 
 def increment_writer(race: Race, rng: random.Random, key_names: list[str]) -> WriterGen:
@@ -292,31 +297,44 @@ def increment_writer(race: Race, rng: random.Random, key_names: list[str]) -> Wr
 
 
 class _Engine:
-    """The event loop: a heap of (time, sequence, callback)."""
+    """The event loop: a heap of (time, sequence, callback) driving client generators.
 
-    def __init__(self, race: Race) -> None:
-        self.race = race
-        self.rng = random.Random(race.seed)
-        self.api = _new_api(race.store, race.backend, race.seed)
+    It is shared by :class:`Race` and by the replication scenarios: give it an API, a network
+    latency model, an optional client timeout and a seeded generator, then :meth:`run` it with
+    one generator per client. A store that reports waiting (the replicated store's strong
+    writes) delays the answer by ``store.last_delay_us``.
+    """
+
+    def __init__(self, api: StateAPI, latency: Latency, timeout_ms: float | None,
+                 rng: random.Random, *, delay_source: Any = None,
+                 on_complete: Callable[[Operation], None] | None = None) -> None:
+        self.api = api
+        self.latency = latency
+        self.timeout_us = None if timeout_ms is None else round(timeout_ms * 1000)
+        self.rng = rng
+        self.delay_source = delay_source
+        self.on_complete = on_complete
         self.now = 0
         self.heap: list[tuple[int, int, Callable[[], None]]] = []
         self.sequence = itertools.count()
         self.operations: list[Operation | None] = []
-        self.key_names = [f"counter-{i}" for i in range(race.keys)]
         self.apply_order = itertools.count()
+
+    @classmethod
+    def for_race(cls, race: Race) -> "_Engine":
+        return cls(_new_api(race.store, race.backend, race.seed), race.latency, race.timeout_ms,
+                   random.Random(race.seed))
 
     def at(self, time_us: int, callback: Callable[[], None]) -> None:
         heapq.heappush(self.heap, (time_us, next(self.sequence), callback))
 
-    def run(self) -> History:
-        for process in range(self.race.writers):
-            writer = increment_writer(self.race, self.rng, self.key_names)
-            self.at(0, lambda w=writer, p=process: self._step(p, w, None))
+    def run(self, clients: list[WriterGen], meta: dict[str, Any]) -> History:
+        for process, client in enumerate(clients):
+            self.at(0, lambda c=client, p=process: self._step(p, c, None))
         while self.heap:
             self.now, _, callback = heapq.heappop(self.heap)
             callback()
         operations = [op for op in self.operations if op is not None]
-        meta = {"race": self.race.params(), "seed": self.race.seed, "statelab_sim": 1}
         return History(operations=operations, meta=meta)
 
     # -- writers -----------------------------------------------------------------------------
@@ -338,16 +356,21 @@ class _Engine:
         self.operations.append(None)
         attempt = action.attempt
         invoke = self.now
-        leg_out = self.race.latency.draw_us(self.rng)
-        leg_back = self.race.latency.draw_us(self.rng)
-        timeout = None if self.race.timeout_ms is None else round(self.race.timeout_ms * 1000)
+        leg_out = self.latency.draw_us(self.rng)
+        leg_back = self.latency.draw_us(self.rng)
+        timeout = self.timeout_us
         state: dict[str, Any] = {"done": False}
 
         def apply() -> None:
             if isinstance(action, _Get):
-                response = self.api.get(STORE_NAME, action.key)
+                params = {"consistency": action.consistency} if action.consistency else None
+                response = self.api.get(STORE_NAME, action.key, params)
+                if self.delay_source is not None:
+                    state["node"] = self.delay_source.last_node
             else:
                 response = self.api.save(STORE_NAME, [_body(action)])
+                if self.delay_source is not None:
+                    state["wait"] = self.delay_source.last_delay_us
             state["response"] = response
             state["applied"] = self.now
             state["order"] = next(self.apply_order)
@@ -357,7 +380,7 @@ class _Engine:
                 late.applied_us, late.applied_order = self.now, state["order"]
                 late.applied_status = response.status
                 return
-            arrival = self.now + leg_back
+            arrival = self.now + state.get("wait", 0) + leg_back
             if timeout is None or arrival - invoke <= timeout:
                 self.at(arrival, lambda: finish(arrival, response))
 
@@ -368,13 +391,17 @@ class _Engine:
             op = self._record(index, process, action, invoke, at_us, response,
                               state.get("applied"), attempt)
             op.applied_order = state.get("order")
+            op.node = state.get("node", op.node)
             if "response" in state:
                 op.applied_status = state["response"].status
+            if self.on_complete is not None:
+                self.on_complete(op)
             self.operations[index] = op
             self._step(process, writer, op)
 
         self.at(invoke + leg_out, apply)
-        if timeout is not None and leg_out + leg_back > timeout:
+        if timeout is not None:
+            # The answer may come late (legs, or a strong write waiting for replicas).
             self.at(invoke + timeout, lambda: finish(invoke + timeout, None))
 
     def _record(self, index: int, process: int, action: Any, invoke: int, complete: int,
@@ -390,27 +417,36 @@ class _Engine:
         error_code = message = None
         if response.error is not None:
             error_code, message = response.error.error_code, response.error.message
+        consistency = action.consistency or None
         if kind == "read":
             value = response.json() if response.status == 200 else None
+            node = None  # set from the store when it is replicated (see _invoke)
             return Operation(index=index, process=process, kind="read", key=action.key,
                              invoke_us=invoke, complete_us=complete,
                              outcome="ok" if response.ok else "fail", status=response.status,
                              error_code=error_code, value=value, etag_returned=response.etag,
-                             applied_us=applied, message=message, attempt=attempt)
+                             applied_us=applied, message=message, attempt=attempt,
+                             consistency=consistency, node=node)
         return Operation(index=index, process=process, kind="write", key=action.key,
                          invoke_us=invoke, complete_us=complete,
                          outcome="ok" if response.ok else "fail", status=response.status,
                          error_code=error_code, value=action.value, etag_sent=action.etag,
                          applied_us=applied, based_on=action.based_on,
-                         increment=action.increment, message=message, attempt=attempt)
+                         increment=action.increment, message=message, attempt=attempt,
+                         consistency=consistency)
 
 
 def _body(action: _Save) -> dict[str, Any]:
     item: dict[str, Any] = {"key": action.key, "value": action.value}
     if action.etag is not None:
         item["etag"] = action.etag
+    options = {}
     if action.concurrency:
-        item["options"] = {"concurrency": action.concurrency}
+        options["concurrency"] = action.concurrency
+    if action.consistency:
+        options["consistency"] = action.consistency
+    if options:
+        item["options"] = options
     return item
 
 
@@ -432,7 +468,7 @@ def run_schedule(schedule: tuple[int, ...], mode: Mode = "last-write",
     use_etag = mode != "last-write"
     concurrency = {"last-write": "", "first-write": "first-write",
                    "etag-with-last-write": "last-write"}[mode]
-    engine = _Engine(race)
+    engine = _Engine.for_race(race)
     reads: dict[int, Operation] = {}
     operations: list[Operation] = []
     for step, process in enumerate(schedule):

@@ -42,8 +42,8 @@ from typing import Any, Sequence
 from .checks import RaceReport, lost_updates
 from .history import History, Operation, writer_name
 
-__all__ = ["MAX_STORE_LANES", "Timeline", "default_title", "describe", "outcome_class",
-           "render_timeline"]
+__all__ = ["MAX_STORE_LANES", "Timeline", "default_title", "describe", "legend_svg",
+           "outcome_class", "render_timeline"]
 
 MAX_STORE_LANES = 8
 FONT = "ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono','Liberation Mono',monospace"
@@ -356,8 +356,8 @@ class Timeline:
         y += 20 if title else 0
         self.caption_y = y + 11 if report is not None else None
         y += 18 if report is not None else 0
-        self.legend_items = self._legend_items() if legend else []
-        self.legend_rows = self._layout_legend(y)
+        self.legend_top = y
+        self.legend_rows = _legend_rows(self.left, self.width) if legend else []
         y += 18 * (max((row for row, _, _ in self.legend_rows), default=-1) + 1)
         self.info_y = y + 2
         y += 34
@@ -394,69 +394,13 @@ class Timeline:
             return None
         return self.history.operations[max(0, min(self.n - 1, cursor))].invoke_us
 
-    # -- legend ------------------------------------------------------------------------------
-
-    def _legend_items(self) -> list[tuple[str, str]]:
-        items = [("write-ok", "write ok"), ("read-ok", "read ok"),
-                 ("conflict", "409 conflict"), ("error", "other error"),
-                 ("info", "timed out (indeterminate)"), ("tick", "store applies"),
-                 ("overwrite", "lost update: overwrites"), ("lost", "increment lost"),
-                 ("lines", "version / value")]
-        return items
-
-    def _layout_legend(self, top: float) -> list[tuple[int, float, int]]:
-        """(row, x, item number) for each legend item, wrapping within the width."""
-        placed = []
-        row, x = 0, self.left
-        for number, (_, text) in enumerate(self.legend_items):
-            width = 22 + len(text) * 10.5 * CHAR_W + 14
-            if x + width > self.width - 8 and x > self.left:
-                row, x = row + 1, self.left
-            placed.append((row, x, number))
-            x += width
-        self._legend_top = top
-        return placed
-
-    def _legend_svg(self) -> list[str]:
-        out = [f'<g font-size="10.5" fill="{INK}">']
-        for row, x, number in self.legend_rows:
-            kind, text = self.legend_items[number]
-            y = self._legend_top + row * 18 + 3
-            sx, sy = _f(x), _f(y)
-            if kind == "write-ok":
-                out.append(f'<rect x="{sx}" y="{sy}" width="18" height="10" '
-                           f'fill="{PALETTE["ok"][0]}"/>')
-            elif kind == "read-ok":
-                out.append(f'<rect x="{sx}" y="{sy}" width="18" height="10" '
-                           f'fill="{PALETTE["ok"][1]}" stroke="{PALETTE["ok"][0]}"/>')
-            elif kind in PALETTE:
-                out.append(f'<rect x="{sx}" y="{sy}" width="18" height="10" '
-                           f'fill="{PALETTE[kind][0]}"/>')
-            elif kind == "tick":
-                out.append(f'<rect x="{sx}" y="{sy}" width="18" height="10" '
-                           f'fill="{PALETTE["ok"][1]}" stroke="{PALETTE["ok"][0]}"/>'
-                           f'<path d="M{_f(x + 9)} {sy}v10" stroke="{INK}" stroke-width="1.5"/>')
-            elif kind == "overwrite":
-                out.append(f'<rect x="{sx}" y="{sy}" width="18" height="10" '
-                           f'fill="{PALETTE["ok"][0]}" stroke="{LOST}" stroke-width="2"/>')
-            elif kind == "lost":
-                out.append(f'<rect x="{sx}" y="{sy}" width="18" height="10" '
-                           f'fill="{PALETTE["ok"][0]}"/><path d="M{sx} {_f(y + 5)}h18" '
-                           f'stroke="{LOST}" stroke-width="2"/>')
-            elif kind == "lines":
-                out.append(f'<path d="M{sx} {_f(y + 3)}h18" stroke="{VERSION_LINE}" '
-                           f'stroke-width="1.5"/><path d="M{sx} {_f(y + 8)}h18" '
-                           f'stroke="{VALUE_LINE}" stroke-width="1.5"/>')
-            out.append(f'<text x="{_f(x + 22)}" y="{_f(y + 9)}">{escape(text)}</text>')
-        out.append("</g>")
-        return out
-
     # -- the base drawing --------------------------------------------------------------------
 
     def _open(self, overlay: bool = False) -> str:
         label = (f"Race timeline: {len(self.processes)} writer(s), {self.n} operation(s), "
                  f"{len(self.story.versions)} key(s)")
-        style = ' style="pointer-events:none"' if overlay else ""
+        style = ' style="display:block;pointer-events:none"' if overlay else \
+            ' style="display:block"'
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
                 f'height="{self.height}" viewBox="0 0 {self.width} {self.height}" '
                 f'font-family="{FONT}" font-size="11" role="img" '
@@ -479,7 +423,7 @@ class Timeline:
                        f'fill="{INK}">{escape(_clip(self._caption(), self.right - self.left, 11))}'
                        f'</text>')
         if self.legend:
-            out.extend(self._legend_svg())
+            out.extend(_legend_parts(self.legend_rows, self.legend_top))
         out.extend(self._grid_and_axis())
         out.extend(self._store_lanes())
         out.extend(self._writer_lanes())
@@ -578,10 +522,16 @@ class Timeline:
         chart_h = self.chart_h
         values = [v.value if isinstance(v.value, (int, float)) and not isinstance(v.value, bool)
                   else 0 for v in versions]
-        top_value = max([1] + [v.number for v in versions] + [int(x) for x in values])
+        # scaled to what is visible, so a zoomed window still shows the lines part
+        shown = [i for i, v in enumerate(versions)
+                 if v.time_us <= self.t1 and (i + 1 == len(versions)
+                                               or versions[i + 1].time_us >= self.t0)]
+        amounts = [versions[i].number for i in shown] + [int(values[i]) for i in shown]
+        low = min(amounts, default=0) if self.t0 > self.full_range[0] else 0
+        high = max(amounts + [low + 1])
 
         def y_of(amount: float) -> float:
-            return chart_top + chart_h - chart_h * amount / top_value
+            return chart_top + chart_h - chart_h * (amount - low) / (high - low)
 
         version_pts: list[tuple[float, float]] = []
         value_pts: list[tuple[float, float]] = []
@@ -775,6 +725,13 @@ class Timeline:
                          f'height="{_f(bar.h)}"')
                 stroke = f' stroke="{bar.stroke}"' if bar.stroke else ""
                 out.append(f'<rect {attrs} fill="{bar.fill}"{stroke}/>')
+                thick = _f(max(1.0, min(2.0, self.bar_h / 6)))
+                if op.index in self._lost_by:
+                    out.append(f'<path d="M{_f(bar.x1)} {_f(bar.y + bar.h / 2)}H{_f(bar.x2)}" '
+                               f'stroke="{LOST}" stroke-width="{thick}"/>')
+                if op.index in self._anomaly_of:
+                    out.append(f'<rect {attrs} fill="none" stroke="{LOST}" '
+                               f'stroke-width="{thick}"/>')
                 out.append(f'<rect x="{_f(bar.x1 - 2)}" y="{_f(bar.y - 2)}" '
                            f'width="{_f(bar.x2 - bar.x1 + 4)}" height="{_f(bar.h + 4)}" '
                            f'fill="none" stroke="{CURSOR}" stroke-width="2.5"/>')
@@ -827,6 +784,67 @@ class Timeline:
         bar = self._bars.get(index)
         return None if bar is None else (round(bar.x1, 1), round(bar.y, 1),
                                           round(bar.x2 - bar.x1, 1), round(bar.h, 1))
+
+
+LEGEND = (("write-ok", "write ok"), ("read-ok", "read ok"), ("conflict", "409 conflict"),
+          ("error", "other error"), ("info", "timed out (indeterminate)"),
+          ("tick", "store applies"), ("overwrite", "lost update: overwrites"),
+          ("lost", "increment lost"), ("lines", "version / value"))
+
+
+def _legend_rows(left: float, width: float) -> list[tuple[int, float, int]]:
+    """(row, x, item number) for each legend item, wrapping within the width."""
+    placed = []
+    row, x = 0, left
+    for number, (_, text) in enumerate(LEGEND):
+        room = 22 + len(text) * 10.5 * CHAR_W + 14
+        if x + room > width - 8 and x > left:
+            row, x = row + 1, left
+        placed.append((row, x, number))
+        x += room
+    return placed
+
+
+def _legend_parts(rows: list[tuple[int, float, int]], top: float) -> list[str]:
+    out = [f'<g font-size="10.5" fill="{INK}">']
+    for row, x, number in rows:
+        kind, text = LEGEND[number]
+        y = top + row * 18 + 3
+        box = f'<rect x="{_f(x)}" y="{_f(y)}" width="18" height="10"'
+        if kind == "write-ok":
+            out.append(f'{box} fill="{PALETTE["ok"][0]}"/>')
+        elif kind == "read-ok":
+            out.append(f'<rect x="{_f(x)}" y="{_f(y + 1.5)}" width="18" height="7" '
+                       f'fill="{PALETTE["ok"][1]}" stroke="{PALETTE["ok"][0]}"/>')
+        elif kind in PALETTE:
+            out.append(f'{box} fill="{PALETTE[kind][0]}"/>')
+        elif kind == "tick":
+            out.append(f'<rect x="{_f(x)}" y="{_f(y + 1.5)}" width="18" height="7" '
+                       f'fill="{PALETTE["ok"][1]}" stroke="{PALETTE["ok"][0]}"/>'
+                       f'<path d="M{_f(x + 9)} {_f(y)}v10" stroke="{INK}" stroke-width="1.5"/>')
+        elif kind == "overwrite":
+            out.append(f'{box} fill="{PALETTE["ok"][0]}" stroke="{LOST}" stroke-width="2"/>')
+        elif kind == "lost":
+            out.append(f'{box} fill="{PALETTE["ok"][0]}"/><path d="M{_f(x)} {_f(y + 5)}h18" '
+                       f'stroke="{LOST}" stroke-width="2"/>')
+        elif kind == "lines":
+            out.append(f'<path d="M{_f(x)} {_f(y + 3)}h18" stroke="{VERSION_LINE}" '
+                       f'stroke-width="1.5"/><path d="M{_f(x)} {_f(y + 8)}h18" '
+                       f'stroke="{VALUE_LINE}" stroke-width="1.5"/>')
+        out.append(f'<text x="{_f(x + 22)}" y="{_f(y + 9)}">{escape(text)}</text>')
+    out.append("</g>")
+    return out
+
+
+def legend_svg(width: int = 960, left: float = 70.0) -> str:
+    """The timeline legend alone (for views that put several timelines under one legend)."""
+    rows = _legend_rows(left, width)
+    height = 18 * (max((row for row, _, _ in rows), default=0) + 1) + 4
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="11" '
+            f'style="display:block" role="img" aria-label="legend">'
+            f'<rect width="{width}" height="{height}" fill="#ffffff"/>'
+            + "".join(_legend_parts(rows, 2)) + "</svg>")
 
 
 def _natural(text: str) -> tuple[Any, ...]:

@@ -186,3 +186,54 @@ def test_strong_writes_wait_for_a_real_replica() -> None:
     finally:
         replica.stop()
         primary.stop()
+
+
+@pytest.mark.real_redis
+def test_a_real_replica_serves_stale_reads_and_dapr_ignores_missing_acks() -> None:
+    """Issue 4, real replication: an eventual write is not on a cut-off replica yet; a strong
+    write runs WAIT, which gives up after 1 s, and Dapr still answers 204 (it ignores the
+    number of replicas that acknowledged, spec §11.5)."""
+    primary = launch_redis("--repl-diskless-sync-delay", "0")
+    replica = launch_redis("--replicaof", "127.0.0.1", str(primary.port))
+    try:
+        primary_client, replica_client = primary.client(), replica.client()
+
+        def synchronised() -> bool:
+            return (replica_client.info("replication").get("master_link_status") == "up"
+                    and primary_client.info("replication").get("slave0", {}).get("state")
+                    == "online")
+
+        def wait_until(condition: Any, what: str) -> None:
+            deadline = time.monotonic() + 20
+            while not condition():
+                assert time.monotonic() < deadline, what
+                time.sleep(0.05)  # waiting for servers, not for a race
+
+        wait_until(synchronised, "the replica never synchronised")
+        component = Component(name="real-replicated", type="state.redis", version="v1",
+                              metadata={"redisHost": primary.address}, source="(test)")
+        api = StateAPI([component])
+        store = component.open()
+        assert isinstance(store, RedisStore) and store.replicas == 1
+        api.request("POST", "/v1.0/state/real-replicated", json=[{"key": "k", "value": 1}])
+        wait_until(lambda: replica_client.hget("myapp||k", "data") == b"1", "no replication")
+        # Cut the replica off (a partition), then write: the replica keeps the old value.
+        replica_client.execute_command("REPLICAOF", "NO", "ONE")
+        eventual = [{"key": "k", "value": 2, "options": {"consistency": "eventual"}}]
+        assert api.request("POST", "/v1.0/state/real-replicated", json=eventual).status == 204
+        assert replica_client.hget("myapp||k", "data") == b"1"      # a stale read
+        assert primary_client.hget("myapp||k", "data") == b"2"
+        before = wait_calls(primary_client)
+        strong = [{"key": "k", "value": 3, "options": {"consistency": "strong"}}]
+        assert api.request("POST", "/v1.0/state/real-replicated", json=strong).status == 204
+        assert wait_calls(primary_client) == before + 1             # WAIT ran, and timed out
+        assert replica_client.hget("myapp||k", "data") == b"1"
+        # Heal the partition: the replica catches up.
+        replica_client.execute_command("REPLICAOF", "127.0.0.1", str(primary.port))
+        wait_until(lambda: replica_client.hget("myapp||k", "data") == b"3", "no catch-up")
+        for client in (primary_client, replica_client):
+            client.close()
+        store.close()
+    finally:
+        replica.stop()
+        primary.stop()

@@ -160,7 +160,7 @@ def test_api_token_is_required_and_exported() -> None:
             assert allowed.status_code == 204
     finally:
         guarded.stop()
-        os.environ.pop("DAPR_API_TOKEN", None)
+    assert "DAPR_API_TOKEN" not in os.environ  # stop() restores the environment
 
 
 def test_in_memory_components_and_stop_all() -> None:

@@ -109,8 +109,12 @@ class Store(Protocol):
     component_type: str
     features: tuple[str, ...]
 
-    def get(self, key: str, metadata: dict[str, str]) -> GetResult | None:
-        """Return the stored item, or None when the key is missing or expired."""
+    def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
+        """Return the stored item, or None when the key is missing or expired.
+
+        *consistency* is the request's ``consistency`` query parameter, unvalidated (spec §4);
+        Redis and in-memory ignore it, the replicated store routes reads by it.
+        """
 
     def set(self, request: SetRequest) -> None:
         """Save one item or raise :class:`StoreError` / :class:`EtagError`."""

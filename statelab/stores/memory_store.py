@@ -110,7 +110,7 @@ class MemoryStore:
 
     # -- Store protocol ---------------------------------------------------------------------
 
-    def get(self, key: str, metadata: dict[str, str]) -> GetResult | None:
+    def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
         with self._lock:
             item = self._live(key)
         if item is None:

@@ -91,7 +91,7 @@ class RedisModelStore:
 
     # -- Store protocol ---------------------------------------------------------------------
 
-    def get(self, key: str, metadata: dict[str, str]) -> GetResult | None:
+    def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
         with self._lock:
             entry = self._hashes.get(key)
             if entry is None:

@@ -146,7 +146,7 @@ class RedisStore:
 
     # -- Store protocol ---------------------------------------------------------------------
 
-    def get(self, key: str, metadata: dict[str, str]) -> GetResult | None:
+    def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
         try:
             fields = self.client.hgetall(key)
         except self._response_error:

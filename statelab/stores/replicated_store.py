@@ -1,0 +1,267 @@
+"""A replicated store (``state.replicated``): a primary and N replicas, to make consistency visible.
+
+**This is a teaching profile, not a Dapr component.** Dapr's Redis store only issues Redis
+``WAIT`` after a strong write (spec §11.5), and with one local Redis the ``consistency`` option
+changes nothing you can see. Stores that replicate, the way Cosmos DB or Cassandra do, give the
+option its meaning, and this profile shows that meaning honestly:
+
+* every write is applied on the **primary**, which holds the Redis store's semantics (versions
+  as ETags, the sticky first-write flag); ETags are always checked there, so a stale ETag read
+  from a replica makes the following first-write save fail with 409;
+* each write then reaches every replica after a lag drawn from a seeded distribution, in order
+  (a replication stream is FIFO);
+* ``eventual`` writes answer as soon as the primary applied them; ``strong`` writes answer only
+  once every replica (or a configured quorum) has acknowledged, so their latency shows the cost;
+  if the quorum is not reached within ``ackTimeoutMs`` the write stays on the primary and the
+  client gets an error;
+* ``eventual`` reads are served by a replica chosen by the seeded generator, so they can be
+  stale; ``strong`` reads are served by the primary. The answer's metadata says which node
+  served it (``Metadata.replica`` on the wire).
+
+Replicas can be paused (frozen: no updates, no reads), partitioned (cut from the primary: no
+updates, but clients that reach them still read) and resumed (they catch up).
+
+Time comes from a clock: real time in the sidecar, virtual time in the simulator. In the sidecar
+a strong write really waits (the HTTP adapter runs this store on worker threads); in the
+simulator the store only *reports* the wait and the event loop delays the answer.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Sequence
+
+from .base import (
+    DeleteRequest,
+    GetResult,
+    SetRequest,
+    StoreError,
+    TransactionOperation,
+)
+from .redis_model import RedisModelStore
+
+__all__ = ["LagModel", "ReplicatedStore"]
+
+REPLICATED_FEATURES = ("ETAG", "TRANSACTIONAL")
+
+
+@dataclass(frozen=True)
+class LagModel:
+    """Replication lag in milliseconds: fixed, uniform between low and high, or exponential."""
+
+    kind: Literal["fixed", "uniform", "exponential"] = "uniform"
+    low_ms: float = 5.0
+    high_ms: float = 50.0
+    mean_ms: float = 20.0
+
+    def draw_us(self, rng: random.Random) -> int:
+        if self.kind == "fixed":
+            return round(self.low_ms * 1000)
+        r = rng.random()
+        if self.kind == "uniform":
+            return round((self.low_ms + (self.high_ms - self.low_ms) * r) * 1000)
+        import math
+
+        return round((self.low_ms - self.mean_ms * math.log(1.0 - r)) * 1000)
+
+
+@dataclass
+class _Replica:
+    name: str
+    data: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+    pending: deque[tuple[int, str, tuple[bytes, int] | None]] = field(default_factory=deque)
+    last_delivery_us: int = 0
+    paused: bool = False
+    partitioned: bool = False
+
+    @property
+    def connected(self) -> bool:
+        return not (self.paused or self.partitioned)
+
+    def catch_up(self, now_us: int) -> None:
+        """Apply every replicated write that has arrived by *now_us* (none while cut off)."""
+        if not self.connected:
+            return
+        while self.pending and self.pending[0][0] <= now_us:
+            _, key, entry = self.pending.popleft()
+            if entry is None:
+                self.data.pop(key, None)
+            else:
+                self.data[key] = entry
+
+
+class _WallClock:
+    def __init__(self) -> None:
+        self._start = time.monotonic_ns()
+
+    def __call__(self) -> int:
+        return (time.monotonic_ns() - self._start) // 1000
+
+
+class ReplicatedStore:
+    """A primary with Redis semantics plus *replicas* lagging copies (see the module docs)."""
+
+    component_type = "state.replicated"
+    features = REPLICATED_FEATURES
+
+    def __init__(self, *, replicas: int = 2, lag: LagModel | None = None,
+                 write_quorum: int | None = None, ack_timeout_ms: float = 1000.0,
+                 seed: int = 0, clock_us: Callable[[], int] | None = None,
+                 wait: Literal["sleep", "report"] = "sleep") -> None:
+        if replicas < 0:
+            raise ValueError("replicas must be 0 or more")
+        quorum = replicas if write_quorum is None else write_quorum
+        if not 0 <= quorum <= replicas:
+            raise ValueError(f"write quorum must be between 0 and {replicas}")
+        self.primary = RedisModelStore()
+        self.replicas = [_Replica(f"replica-{i + 1}") for i in range(replicas)]
+        self.lag = lag or LagModel()
+        self.write_quorum = quorum
+        self.ack_timeout_us = round(ack_timeout_ms * 1000)
+        self._rng = random.Random(f"replicated-{seed}")
+        self._clock = clock_us or _WallClock()
+        self.wait = wait
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    # -- introspection for the simulator ----------------------------------------------------
+
+    @property
+    def last_delay_us(self) -> int:
+        """In ``report`` mode: how long the last strong write had to wait for acknowledgements."""
+        return int(getattr(self._local, "delay_us", 0))
+
+    @property
+    def last_node(self) -> str:
+        """Which node served the last read (``primary`` or ``replica-N``)."""
+        return str(getattr(self._local, "node", "primary"))
+
+    def replica(self, name: str) -> _Replica:
+        for replica in self.replicas:
+            if replica.name == name:
+                return replica
+        raise KeyError(f"no replica named {name!r}; replicas: "
+                       f"{', '.join(r.name for r in self.replicas) or 'none'}")
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def pause(self, name: str) -> None:
+        """Freeze a replica: it applies no updates and serves no reads until resumed."""
+        with self._lock:
+            self.replica(name).paused = True
+
+    def partition(self, name: str) -> None:
+        """Cut a replica off the primary: no updates, no acknowledgements; it still serves reads."""
+        with self._lock:
+            self.replica(name).partitioned = True
+
+    def resume(self, name: str) -> None:
+        """Heal a paused or partitioned replica; queued updates arrive from now on, in order."""
+        with self._lock:
+            replica = self.replica(name)
+            now = self._clock()
+            replica.paused = replica.partitioned = False
+            replica.pending = deque((max(at, now), key, entry) for at, key, entry in
+                                    replica.pending)
+            replica.catch_up(now)
+
+    # -- replication -------------------------------------------------------------------------
+
+    def _snapshot(self, key: str) -> tuple[bytes, int] | None:
+        entry = self.primary._hashes.get(key)
+        return None if entry is None else (entry["data"], entry["version"])
+
+    def _replicate(self, keys: Sequence[str], consistency: str) -> None:
+        """Queue the primary's new state of *keys* to every replica; wait for acks if strong."""
+        now = self._clock()
+        arrivals: list[int] = []
+        for replica in self.replicas:
+            deliver = max(now + self.lag.draw_us(self._rng), replica.last_delivery_us)
+            replica.last_delivery_us = deliver
+            for key in keys:
+                replica.pending.append((deliver, key, self._snapshot(key)))
+            if not replica.partitioned and not replica.paused:
+                arrivals.append(deliver - now)
+        self._local.delay_us = 0
+        if consistency != "strong" or self.write_quorum == 0:
+            return
+        arrivals.sort()
+        if len(arrivals) < self.write_quorum:
+            self._wait_us(self.ack_timeout_us)
+            raise StoreError(
+                f"strong write acknowledged by {len(arrivals)} of {self.write_quorum} required "
+                f"replicas within {self.ack_timeout_us // 1000} ms; the value is on the primary "
+                "and will replicate when the replicas come back")
+        self._wait_us(arrivals[self.write_quorum - 1])
+
+    def _wait_us(self, delay_us: int) -> None:
+        self._local.delay_us = delay_us
+        if self.wait == "sleep" and delay_us > 0:
+            time.sleep(delay_us / 1e6)
+
+    # -- Store protocol ---------------------------------------------------------------------
+
+    def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
+        with self._lock:
+            now = self._clock()
+            readable = [r for r in self.replicas if not r.paused]
+            if consistency == "strong" or not readable:
+                self._local.node = "primary"
+                result = self.primary.get(key, metadata)
+                if result is None:
+                    return None
+                return GetResult(result.data, result.etag, {"replica": "primary"})
+            replica = readable[int(self._rng.random() * len(readable))]
+            replica.catch_up(now)
+            self._local.node = replica.name
+            entry = replica.data.get(key)
+            if entry is None:
+                return None
+            return GetResult(entry[0], str(entry[1]), {"replica": replica.name})
+
+    def set(self, request: SetRequest) -> None:
+        with self._lock:
+            self.primary.set(request)
+            self._replicate([request.key], request.consistency)
+
+    def delete(self, request: DeleteRequest) -> None:
+        with self._lock:
+            self.primary.delete(request)
+            self._replicate([request.key], request.consistency)
+
+    def multi(self, operations: Sequence[TransactionOperation], metadata: dict[str, str]) -> None:
+        with self._lock:
+            try:
+                self.primary.multi(operations, metadata)
+            finally:
+                keys = list(dict.fromkeys(op.request.key for op in operations))
+                strong = any(op.request.consistency == "strong" for op in operations)
+                self._replicate(keys, "strong" if strong else "eventual")
+
+    def reset(self) -> None:
+        with self._lock:
+            self.primary.reset()
+            for replica in self.replicas:
+                replica.data.clear()
+                replica.pending.clear()
+                replica.last_delivery_us = 0
+                replica.paused = replica.partitioned = False
+
+    def close(self) -> None:
+        self.reset()
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each replica's state, for notebooks: connected or not, and how far behind it is."""
+        with self._lock:
+            now = self._clock()
+            rows = []
+            for replica in self.replicas:
+                replica.catch_up(now)
+                rows.append({"replica": replica.name, "paused": replica.paused,
+                             "partitioned": replica.partitioned,
+                             "pending_updates": len(replica.pending)})
+            return rows
