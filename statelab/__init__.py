@@ -30,7 +30,9 @@ __all__ = [
     "StatelabError",
     "__version__",
     "analyse",
+    "exercise",
     "load_components",
+    "progress",
     "start",
 ]
 
@@ -48,6 +50,8 @@ _LAZY = {
     "StateAPI": "statelab.api",
     "StatelabError": "statelab.errors",
     "analyse": "statelab.checks",
+    "exercise": "statelab.exercises",
+    "progress": "statelab.exercises",
     "load_components": "statelab.components",
     "start": "statelab.sidecar",
 }
@@ -56,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .api import StateAPI
     from .checks import analyse
     from .components import load_components
+    from .exercises import exercise, progress
     from .errors import (
         ComponentError,
         DaprResponseError,

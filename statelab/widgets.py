@@ -740,7 +740,9 @@ class SweepChart(_StaticRepr, widgets.HTML):
 def _scale(values: list[float], log: bool
            ) -> tuple[Any, list[tuple[float, str]]]:
     """A (value -> 0..1) function and the (value, label) ticks of one chart axis."""
-    peak = max(values + [1e-9])
+    peak = max(values + [0.0])
+    if peak < 1e-6:  # nothing to show (say, no increment lost): a 0..1 axis
+        peak = 1.0
     if log:
         positive = [v for v in values if v > 0] or [1.0]
         low = 10 ** math.floor(math.log10(min(positive)))
@@ -761,7 +763,7 @@ def _scale(values: list[float], log: bool
             decade *= 10
         return log_fraction, ticks
     step = _nice(peak / 4)
-    top = step * math.ceil(peak / step) if peak > 0 else 1.0
+    top = step * math.ceil(peak / step)
 
     def fraction(value: float) -> float:
         return value / top

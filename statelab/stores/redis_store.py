@@ -125,8 +125,11 @@ class RedisStore:
         """components-contrib's ``parseETag``: last-write or no etag means version 0."""
         if request.concurrency == "last-write" or not request.has_etag:
             return "0"
+        etag = request.etag or ""
+        if etag.isascii() and etag.isdigit() and len(etag) <= 18:
+            return str(int(etag))  # what atoi gives for plain digits below 2**63, minus a regex
         try:
-            return str(atoi(request.etag or ""))
+            return str(atoi(etag))
         except GoParseError as exc:
             raise EtagError("invalid", str(exc)) from None
 
