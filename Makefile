@@ -16,17 +16,23 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "statelab needs Python 3.10 or newer; run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml binder/overrides.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
 	$(BIN)/python -m pip install --quiet -e ".[notebooks,test]"
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/01-start-the-sidecar.ipynb
 
+# Exercise progress goes to a scratch file during tests, never to the learner's home.
+TEST_PROGRESS := $(CURDIR)/$(VENV)/test-progress.json
+
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
-		--nbval-sanitize-with notebooks/nbval-sanitize.cfg
+	rm -f $(TEST_PROGRESS)
+	STATELAB_PROGRESS_FILE=$(TEST_PROGRESS) $(BIN)/python -m pytest tests notebooks --nbval \
+		--nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py

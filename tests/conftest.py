@@ -38,6 +38,20 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_progress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Exercise progress goes to a temporary file, never to the learner's home."""
+    import os
+
+    previous = os.environ.get("STATELAB_PROGRESS_FILE")
+    os.environ["STATELAB_PROGRESS_FILE"] = str(tmp_path_factory.mktemp("progress") / "p.json")
+    yield
+    if previous is None:
+        os.environ.pop("STATELAB_PROGRESS_FILE", None)
+    else:
+        os.environ["STATELAB_PROGRESS_FILE"] = previous
+
+
 PROFILES = ("redis-fake", "redis-real", "memory")
 STORE_FOR_PROFILE = {"redis-fake": "fakestore", "redis-real": "realstore", "memory": "memstore"}
 
