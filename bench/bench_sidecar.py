@@ -301,8 +301,8 @@ class Cell:
 def run_wrk(server: Server, op: str, conns: int, seconds: float, prefix: str,
             pool: int) -> dict[str, Any]:
     script = BENCH_DIR / ("wrk_get.lua" if op == "GET" else "wrk_save.lua")
-    argv = ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s",
-            "-s", str(script), server.url, "--", STORE, prefix, str(pool)]
+    argv = ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency",
+            "--timeout", "5s", "-s", str(script), server.url, "--", STORE, prefix, str(pool)]
     env = dict(os.environ, BENCH_DIR=str(BENCH_DIR))
     cpu0 = cpu_seconds(server.pid)
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO,
@@ -359,7 +359,6 @@ def wrk_section(servers: list[Server], rounds: int, seconds: float,
             if op == "SAVE" and server.statelab:
                 key = (server.name, conns)
                 expected_rps[key] = max(expected_rps[key], result["rps"])
-            if op == "SAVE" and server.statelab:
                 sent = result["sent"]
                 if sent > pool:
                     cell.notes.add(f"pool of {pool} keys reused (up to etag "

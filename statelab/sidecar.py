@@ -183,6 +183,13 @@ def _probe_statelab(host: str, port: int) -> dict[str, Any] | None:
     return None
 
 
+def _same_stores(metadata: dict[str, Any], components: Sequence[Component]) -> bool:
+    """Does a sidecar's ``/v1.0/metadata`` list exactly these stores (names and types)?"""
+    served = sorted((str(c.get("name")), str(c.get("type")))
+                    for c in metadata.get("components") or [] if isinstance(c, dict))
+    return served == sorted((c.name, c.type) for c in components)
+
+
 def _config_key(app_id: str, components: Any, api_token: str | None, max_body: int
                 ) -> tuple[Any, ...]:
     if components is None or isinstance(components, (str, os.PathLike)):
@@ -220,10 +227,18 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         if existing._config_key == key:
             return existing
         existing.stop()
+    if components is None:
+        loaded = default_components()
+    elif isinstance(components, (str, os.PathLike)):
+        loaded = load_components(components, app_id=app_id)
+    else:
+        loaded = list(components)
     sock = _bind(host, port)
     if sock is None:
         holder = _probe_statelab(host, port)
-        if holder is not None and holder.get("id") == app_id:
+        # Reuse it only if it serves the stores asked for (a notebook that needs a second
+        # store must not attach to another kernel's sidecar that lacks it).
+        if holder is not None and holder.get("id") == app_id and _same_stores(holder, loaded):
             sidecar = Sidecar(url=f"http://{host}:{port}", port=port, app_id=app_id, api=None,
                               owned=False)
             _export_env(port, api_token)
@@ -236,12 +251,6 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
             print(f"Port {port} is in use by another program; statelab uses port {chosen} "
                   "instead.", file=sys.stderr)
     actual = sock.getsockname()[1]
-    if components is None:
-        loaded = default_components()
-    elif isinstance(components, (str, os.PathLike)):
-        loaded = load_components(components, app_id=app_id)
-    else:
-        loaded = list(components)
     api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
                    extended={"statelab": __version__})
     sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,

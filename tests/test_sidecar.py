@@ -129,6 +129,36 @@ def test_a_statelab_sidecar_in_another_process_is_reused() -> None:
     assert process.returncode == 0
 
 
+def test_a_statelab_sidecar_with_other_stores_is_not_reused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Another kernel's sidecar (default stores) holds the port; asking for a second store
+    starts an own sidecar on a free port instead of attaching to one that lacks it."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "statelab", "run", "--port", str(port),
+                                "--app-id", "shared"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert "listening on" in process.stdout.readline()
+        wanted = [Component(name="statestore", type="state.redis", version="v1", metadata={},
+                            source="(test)"),
+                  Component(name="memstore", type="state.in-memory", version="v1",
+                            metadata={}, source="(test)")]
+        own = start(port, "shared", wanted)
+        try:
+            assert own.owned and own.port != port
+            assert f"Port {port} is in use by another program; statelab uses port " \
+                   f"{own.port} instead." in capsys.readouterr().err
+            with httpx.Client(base_url=own.url) as client:
+                assert client.post("/v1.0/state/memstore", json=[{"key": "k", "value": 1}]
+                                   ).status_code == 204
+        finally:
+            own.stop()
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
 def test_statelab_dapr_url_points_at_a_real_daprd(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATELAB_DAPR_URL", "http://127.0.0.1:3999/")
     external = start()

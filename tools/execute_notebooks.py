@@ -7,7 +7,9 @@ row produces identical files.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -20,9 +22,23 @@ def execute(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
+    # coalesce_streams: a cell's prints are stored as one output, however the kernel happened
+    # to flush them (nbval merges them the same way before comparing).
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=False,
+                            coalesce_streams=True,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    # Exercise progress (hint counters, completed checks) goes to a scratch file, so stored
+    # outputs such as "Hint 1 of 3" never depend on the learner's ~/.statelab/progress.json.
+    previous = os.environ.get("STATELAB_PROGRESS_FILE")
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["STATELAB_PROGRESS_FILE"] = str(Path(scratch) / "progress.json")
+        try:
+            client.execute()
+        finally:
+            if previous is None:
+                os.environ.pop("STATELAB_PROGRESS_FILE", None)
+            else:
+                os.environ["STATELAB_PROGRESS_FILE"] = previous
     notebook.metadata.pop("widgets", None)  # widget state is regenerated on every run
     nbformat.write(notebook, path)
 

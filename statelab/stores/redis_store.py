@@ -7,7 +7,9 @@ atomic on the embedded fakeredis server (through lupa) and on a real Redis serve
 
 The scripts below are statelab's own text with the logic of components-contrib v1.18
 (spec section 11): that is what makes every quirk of the ETag matrix (S1-S13, D1-D5) come out
-the same. Because the text differs from Dapr's, a Redis script error names a different line
+the same. The save script reads both fields with one HMGET and writes with one HSET where
+Dapr's uses two of each: the same decisions and the same stored hash, with fewer Lua-to-Redis
+calls (on fakeredis each costs about 45 us). Because the text differs from Dapr's, a Redis script error names a different line
 number and SHA than real Dapr's would; the rest of the wording matches Redis 7.
 
 fakeredis words script errors differently from a real server; :func:`_redis7_wording` rewrites
@@ -36,21 +38,24 @@ __all__ = ["DELETE_SCRIPT", "SAVE_SCRIPT", "RedisStore"]
 # KEYS[1] state key; ARGV[1] expected version ("0" = none), ARGV[2] data,
 # ARGV[3] "0" when the save asked for first-write (absent in transactions).
 SAVE_SCRIPT = """\
-local current = redis.pcall("HGET", KEYS[1], "version")
-if type(current) == "table" then
+local fields = redis.pcall("HMGET", KEYS[1], "version", "first-write")
+local current, sticky = false, false
+if fields["err"] then
   -- not a hash (a legacy plain value): drop it and start over
   redis.call("DEL", KEYS[1])
+else
+  current, sticky = fields[1], fields[2]
 end
-local sticky = redis.pcall("HGET", KEYS[1], "first-write")
 local expected = ARGV[1]
-local allowed = (not current) or type(current) == "table" or current == ""
-  or current == expected or ((not sticky) and expected == "0")
+local allowed = (not current) or current == "" or current == expected
+  or ((not sticky) and expected == "0")
 if not allowed then
   return error("failed to set key " .. KEYS[1])
 end
-redis.call("HSET", KEYS[1], "data", ARGV[2])
 if ARGV[3] == "0" then
-  redis.call("HSET", KEYS[1], "first-write", 0)
+  redis.call("HSET", KEYS[1], "data", ARGV[2], "first-write", 0)
+else
+  redis.call("HSET", KEYS[1], "data", ARGV[2])
 end
 return redis.call("HINCRBY", KEYS[1], "version", 1)
 """
