@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop_requested.set())
     try:
         sidecar = start(args.port, args.app_id, args.components, host=args.host,
-                        api_token=args.api_token, max_body_size=args.max_body_size)
+                        api_token=args.api_token, max_body_size=args.max_body_size,
+                        role="process")
     except StatelabError as exc:
         print(f"statelab: {exc}", file=sys.stderr)
         return 2

@@ -49,6 +49,7 @@ class Sidecar:
         self.owned = owned
         self._config_key = config_key
         self.requested_port = port
+        self.moved_from: int | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -58,6 +59,8 @@ class Sidecar:
         if not self.owned:
             return f"<Sidecar app_id={self.app_id!r} url={self.url!r} (attached)>"
         state = "running" if self.running else "stopped"
+        if self.moved_from is not None:
+            state += f" (port {self.moved_from} was busy)"
         stores = ", ".join(f"{c.name} ({c.type})" for c in (self.api.components or [])) \
             if self.api else ""
         return f"<Sidecar app_id={self.app_id!r} url={self.url!r} {state}; stores: {stores}>"
@@ -202,12 +205,19 @@ def _config_key(app_id: str, components: Any, api_token: str | None, max_body: i
 def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
           components: str | os.PathLike[str] | Sequence[Component] | None = None, *,
           host: str = "127.0.0.1", api_token: str | None = None,
-          max_body_size: int = DEFAULT_MAX_BODY_SIZE, quiet: bool = False) -> Sidecar:
+          max_body_size: int = DEFAULT_MAX_BODY_SIZE, quiet: bool = False,
+          role: str = "kernel") -> Sidecar:
     """Start (or return the already running) sidecar for *app_id* on *port*.
 
     *components* is a folder of Dapr component YAML files, a list of
     :class:`~statelab.components.Component`, or None for the ``dapr init`` default (one Redis
     store named ``statestore``, embedded). Sets ``DAPR_HTTP_PORT`` so Dapr SDKs find it.
+
+    A busy port is reused only when a ``statelab run`` process holds it with the same app id
+    and stores; a sidecar inside another kernel is never borrowed (its data could vanish with
+    that kernel, and it cannot be inspected from here), so a free port is chosen instead. The
+    move is said on stderr from scripts and in the sidecar's repr in notebooks, where a stray
+    stderr line would break reproducible outputs. *role* is ``"process"`` for ``statelab run``.
     """
     external = os.environ.get("STATELAB_DAPR_URL")
     if external:
@@ -238,7 +248,10 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         holder = _probe_statelab(host, port)
         # Reuse it only if it serves the stores asked for (a notebook that needs a second
         # store must not attach to another kernel's sidecar that lacks it).
-        if holder is not None and holder.get("id") == app_id and _same_stores(holder, loaded):
+        reusable = holder is not None and holder.get("id") == app_id \
+            and (holder.get("extended") or {}).get("statelab.role") == "process" \
+            and _same_stores(holder, loaded)
+        if reusable:
             sidecar = Sidecar(url=f"http://{host}:{port}", port=port, app_id=app_id, api=None,
                               owned=False)
             _export_env(port, api_token)
@@ -247,15 +260,17 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         if sock is None:
             raise SidecarError(f"cannot bind any port on {host}")
         chosen = sock.getsockname()[1]
-        if not quiet:
+        if not quiet and not _in_notebook():
             print(f"Port {port} is in use by another program; statelab uses port {chosen} "
                   "instead.", file=sys.stderr)
     actual = sock.getsockname()[1]
     api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
-                   extended={"statelab": __version__})
+                   extended={"statelab": __version__, "statelab.role": role})
     sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,
                       owned=True, config_key=key)
     sidecar.requested_port = port
+    if port and actual != port:
+        sidecar.moved_from = port
     sidecar._serve(sock)
     with _registry_lock:
         _registry[actual] = sidecar
@@ -264,6 +279,18 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
 
 
 _exported: dict[str, str | None] = {}
+
+
+def _in_notebook() -> bool:
+    """Inside a Jupyter kernel (where the repr carries notices instead of stderr)?"""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    try:
+        ip = shell.get_ipython()  # type: ignore[attr-defined]
+    except AttributeError:
+        return False
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
 def _export_env(port: int, api_token: str | None) -> None:

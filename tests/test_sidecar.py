@@ -212,3 +212,22 @@ def test_context_manager_stops() -> None:
 def test_lazy_public_api() -> None:
     assert statelab.start is start
     assert statelab.Sidecar is Sidecar
+
+
+def test_a_sidecar_inside_another_kernel_is_not_borrowed() -> None:
+    port = free_port()
+    code = ("import statelab, sys; statelab.start(%d, 'kernelapp'); print('ready', flush=True); "
+            "sys.stdin.read()" % port)
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        mine = start(port, "kernelapp", quiet=True)
+        try:
+            assert mine.owned and mine.port != port and mine.moved_from == port
+            assert repr(mine).endswith(f"running (port {port} was busy); "
+                                       "stores: statestore (state.redis)>")
+        finally:
+            mine.stop()
+    finally:
+        process.communicate("", timeout=10)
