@@ -219,14 +219,18 @@ class StateAPI:
         HTTP save, so the answer is identical. Python ints are stored as Go's float64 would
         store them (the encoders format every number as a float64).
         """
-        return self._structured(lambda: self._save_items(
-            self._component(store), items, _url_metadata(params)))
+        try:
+            return self._save_items(self._component(store), items, _url_metadata(params))
+        except DaprError as error:
+            return Response(error.status, _JSON_HEADERS, error.body(), error)
 
     def get(self, store: str, key: str, params: Mapping[str, str] | None = None) -> Response:
         """``GET /v1.0/state/{store}/{key}`` for an unescaped *key*."""
-        return self._structured(lambda: self._get_key(
-            self._component(store), key, _url_metadata(params),
-            (params or {}).get("consistency", "")))
+        try:
+            return self._get_key(self._component(store), key, _url_metadata(params),
+                                 params.get("consistency", "") if params else "")
+        except DaprError as error:
+            return Response(error.status, _JSON_HEADERS, error.body(), error)
 
     def delete(self, store: str, key: str, etag: str | None = None,
                params: Mapping[str, str] | None = None) -> Response:

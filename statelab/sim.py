@@ -72,12 +72,12 @@ class Latency:
             raise ValueError("latency needs 0 <= low_ms <= high_ms and mean_ms >= 0")
 
     def draw_us(self, rng: random.Random) -> int:
-        if self.kind == "fixed":
+        kind = self.kind
+        if kind == "uniform":
+            return round((self.low_ms + (self.high_ms - self.low_ms) * rng.random()) * 1000)
+        if kind == "fixed":
             return round(self.low_ms * 1000)
-        r = rng.random()
-        if self.kind == "uniform":
-            return round((self.low_ms + (self.high_ms - self.low_ms) * r) * 1000)
-        return round((self.low_ms - self.mean_ms * math.log(1.0 - r)) * 1000)
+        return round((self.low_ms - self.mean_ms * math.log(1.0 - rng.random())) * 1000)
 
     def describe(self) -> str:
         if self.kind == "fixed":
@@ -419,7 +419,11 @@ class _Engine:
             error_code, message = response.error.error_code, response.error.message
         consistency = action.consistency or None
         if kind == "read":
-            value = response.json() if response.status == 200 else None
+            value = None
+            if response.status == 200:
+                body = response.body
+                # Counters are plain integers: skip the JSON parser for them.
+                value = int(body) if body.isdigit() and len(body) < 16 else response.json()
             node = None  # set from the store when it is replicated (see _invoke)
             return Operation(index=index, process=process, kind="read", key=action.key,
                              invoke_us=invoke, complete_us=complete,
