@@ -602,7 +602,8 @@ class Timeline:
         late: list[str] = []
         strikes: list[str] = []
         outlines: list[str] = []
-        pairs = [(op, self._bar(op)) for op in self.history.operations if self.visible(op)]
+        pairs = [(op, self._bar(op, position)) for position, op
+                 in enumerate(self.history.operations) if self.visible(op)]
         widths = sorted(bar.x2 - bar.x1 for _, bar in pairs)
         show_ticks = bool(widths) and widths[len(widths) // 2] >= TICKS_MIN_WIDTH
         for op, bar in pairs:
@@ -655,7 +656,7 @@ class Timeline:
                        f'text-anchor="middle">{"".join(parts)}</g>')
         return out
 
-    def _bar(self, op: Operation) -> _Bar:
+    def _bar(self, op: Operation, position: int) -> _Bar:
         facts = self.story.facts.get(op.index, OpFacts())
         cls = outcome_class(op)
         solid, light, on_solid = PALETTE[cls]
@@ -675,7 +676,7 @@ class Timeline:
                 if _fits(candidate, x2 - x1, self.label_size):
                     label = candidate
                     break
-        title = f"#{op.index} {describe(op, facts)}\n" \
+        title = f"operation {position + 1}: {describe(op, facts)}\n" \
                 f"invoke {_ms(op.invoke_us - self.full_range[0])}, " \
                 f"complete {_ms(op.complete_us - self.full_range[0])}"
         if op.applied_us is not None:

@@ -133,6 +133,7 @@ class _Shown:
     history: History
     report: RaceReport
     race: Race | None
+    writers: int | None  # lanes to draw (live histories may not have met every writer)
     positions: dict[int, int]  # operation index -> position in the history
     timelines: dict[tuple[int, int] | None, Timeline]
 
@@ -155,9 +156,10 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         self._race = race
         self._shown: _Shown | None = None
         self._quiet = False
-        self._live_lock = threading.Lock()
+        self._live_lock = threading.Lock()  # one live update at a time
+        self._lock = threading.RLock()  # guards what is shown; held only to assign values
+        self._drawn: Timeline | None = None
         self._last_live = -math.inf
-        self._window: tuple[int, int] | None = None
 
         # -- controls ----------------------------------------------------------------------
         small = widgets.Layout(width="230px")
@@ -197,9 +199,10 @@ class RaceBoard(_StaticRepr, widgets.VBox):
                                   grid_template_columns="max-content", overflow="auto",
                                   width="100%"))
         # -- playback ----------------------------------------------------------------------
-        self.play = widgets.Play(value=0, min=0, max=0, step=1, interval=150,
+        # the slider counts operations from 1, as the timeline's "operation 5 of 320" does
+        self.play = widgets.Play(value=1, min=1, max=1, step=1, interval=150,
                                  description="play", show_repeat=False)
-        self.slider = widgets.IntSlider(0, min=0, max=0, description="operation",
+        self.slider = widgets.IntSlider(1, min=1, max=1, description="operation",
                                         continuous_update=True,
                                         layout=widgets.Layout(width="420px"))
         self._link = widgets.jslink((self.play, "value"), (self.slider, "value"))
@@ -209,8 +212,8 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         self.forward_button = widgets.Button(description="step", icon="step-forward",
                                              tooltip="next operation",
                                              layout=widgets.Layout(width="80px"))
-        self.speed = widgets.Dropdown(options=list(SPEEDS), value=1,
-                                      layout=widgets.Layout(width="140px"))
+        self.speed = widgets.Dropdown(options=list(SPEEDS), value=1, description="speed",
+                                      layout=widgets.Layout(width="230px"))
         self.anomaly_button = widgets.Button(description="jump to first lost update",
                                              icon="crosshairs",
                                              layout=widgets.Layout(width="220px"))
@@ -272,8 +275,11 @@ class RaceBoard(_StaticRepr, widgets.VBox):
 
     @property
     def cursor(self) -> int | None:
-        """The position of the highlighted operation in :attr:`history` (None if empty)."""
-        return self.slider.value if self._shown and len(self._shown.history) else None
+        """The position (from 0) of the highlighted operation in :attr:`history`, or None.
+
+        The slider shows it counted from 1, like the timeline's "operation 5 of 320".
+        """
+        return self.slider.value - 1 if self._shown and len(self._shown.history) else None
 
     def race_from_controls(self) -> Race:
         """The race the controls describe (what :meth:`run` will run)."""
@@ -296,14 +302,14 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         """Move the cursor by *n* operations (negative goes back); returns the new cursor."""
         if self.cursor is None:
             return None
-        return self.seek(self.slider.value + n)
+        return self.seek(self.slider.value - 1 + n)
 
     def seek(self, index: int) -> int | None:
         """Put the cursor on the operation at position *index* (clamped to the history)."""
         if self.cursor is None:
             return None
-        self.slider.value = max(self.slider.min, min(self.slider.max, int(index)))
-        return self.slider.value
+        self.slider.value = max(self.slider.min, min(self.slider.max, int(index) + 1))
+        return self.slider.value - 1
 
     def jump_to_first_anomaly(self) -> int | None:
         """Put the cursor on the first lost update's write; None (cursor unchanged) if none."""
@@ -373,36 +379,40 @@ class RaceBoard(_StaticRepr, widgets.VBox):
 
     def _load(self, history: History, race: Race | None, *, follow: bool = False,
               writers: int | None = None) -> None:
+        # the slow part (checks, the whole-run drawing) outside the lock...
         report = analyse(history)
-        at_end = self._shown is not None and self.slider.value >= self.slider.max
-        shown = _Shown(history=history, report=report, race=race,
+        shown = _Shown(history=history, report=report, race=race, writers=writers,
                        positions={op.index: i for i, op in enumerate(history.operations)},
                        timelines={})
-        self._writers_hint = writers
-        self._shown = shown  # one assignment: other threads see the old run or the new one
-        last = max(0, len(history) - 1)
-        self._quiet = True
-        try:
-            self.slider.max = last
-            self.play.max = last
-            if not follow or at_end or race is not None:
-                self.slider.value = last
-            empty = len(history) == 0
-            for control in (self.slider, self.play, self.back_button, self.forward_button):
-                control.disabled = empty
-        finally:
-            self._quiet = False
-        self.anomaly_button.disabled = report.first_anomaly_index is None
-        self.anomaly_button.description = ("jump to first lost update"
-                                           if report.first_anomaly_index is not None
-                                           else "no lost update")
-        self.download.value = ""
-        self.stats.value = _stats_html(report)
-        self._update_status()
-        self._draw(force_base=True)
+        if not self.zoom.value:
+            self._timeline(shown).base()
+        # ...then short assignments under it
+        with self._lock:
+            at_end = self._shown is not None and self.slider.value >= self.slider.max
+            self._shown = shown  # one assignment: readers see the old run or the new one
+            last = max(1, len(history))
+            self._quiet = True
+            try:
+                self.slider.max = last
+                self.play.max = last
+                if not follow or at_end or race is not None:
+                    self.slider.value = last
+                empty = len(history) == 0
+                for control in (self.slider, self.play, self.back_button, self.forward_button):
+                    control.disabled = empty
+            finally:
+                self._quiet = False
+            found = report.first_anomaly_index is not None
+            self.anomaly_button.disabled = not found
+            self.anomaly_button.description = ("jump to first lost update" if found
+                                               else "no lost update")
+            self.download.value = ""
+            self.stats.value = _stats_html(report)
+            self._update_status()
+            self._draw()
 
-    def _timeline(self) -> Timeline:
-        shown = self._shown
+    def _timeline(self, shown: _Shown | None = None) -> Timeline:
+        shown = shown or self._shown
         assert shown is not None
         window = self._window_for(shown)
         timeline = shown.timelines.get(window)
@@ -411,7 +421,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
                 shown.timelines.clear()
             timeline = Timeline(shown.history, shown.report, width=self.width,
                                 title=_race_title(shown.race, shown.history),
-                                window_us=window, writers=self._writers_hint)
+                                window_us=window, writers=shown.writers)
             shown.timelines[window] = timeline
         return timeline
 
@@ -423,18 +433,19 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         span = span_ms * 1000
         ops = shown.history.operations
         start = min(op.invoke_us for op in ops)
-        position = max(0, min(len(ops) - 1, self.slider.value))
+        position = max(0, min(len(ops) - 1, self.slider.value - 1))
         at = ops[position].invoke_us - start
         half = span // 2
         left = start + max(0, (at // half) * half - span // 4)
         return (left, left + span)
 
-    def _draw(self, force_base: bool = False) -> None:
-        timeline = self._timeline()
-        base = timeline.base_svg()
-        if force_base or self.base_view.value != base:
-            self.base_view.value = base
-        self.overlay_view.value = OVERLAY_CSS + timeline.overlay_svg(self.cursor)
+    def _draw(self) -> None:
+        with self._lock:
+            timeline = self._timeline()
+            if timeline is not self._drawn:  # the base only changes with the run or the window
+                self.base_view.value = timeline.base_svg()
+                self._drawn = timeline
+            self.overlay_view.value = OVERLAY_CSS + timeline.overlay_svg(self.cursor)
 
     def _on_cursor(self, change: dict[str, Any]) -> None:
         if not self._quiet and self._shown is not None:
@@ -493,7 +504,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         if tooltips != timeline.tooltips:
             timeline = Timeline(shown.history, shown.report, width=self.width,
                                 title=timeline.title, window_us=self._window_for(shown),
-                                writers=self._writers_hint, tooltips=tooltips)
+                                writers=shown.writers, tooltips=tooltips)
         return (f'<div class="statelab-raceboard"><p style="font-family:sans-serif">'
                 f"<b>{escape(self._head())}</b></p>"
                 f'<pre style="font-size:12px">{escape(lines)}</pre>'
@@ -523,15 +534,18 @@ class ComparisonView(_StaticRepr, widgets.VBox):
         self.reports = {mode: analyse(h) for mode, h in self.histories.items()}
         column = width or (960 if len(self.modes) == 1 else max(380, 960 // len(self.modes)))
         end = max((h.duration_us for h in self.histories.values()), default=1)
+        self._scale = (0, max(1, end))
+        self._column = column
         self.timelines = {
             mode: Timeline(h, self.reports[mode], title=f"{mode}", width=column,
-                           time_range_us=(0, max(1, end)), legend=False)
+                           time_range_us=self._scale, legend=False)
             for mode, h in self.histories.items()}
+        self._static: dict[str, str] = {}
         self.cursors = {mode: self.reports[mode].first_anomaly_index for mode in self.modes}
         columns = []
         for mode in self.modes:
             header = widgets.HTML(f'<b>{escape(mode)}</b>: {escape(MODE_HELP[mode])}',
-                                  layout=widgets.Layout(width=f"{column}px"))
+                                  layout=widgets.Layout(width=f"{column}px", height="48px"))
             picture = widgets.HTML(self._svg(mode))
             stats = widgets.HTML(_stats_html(self.reports[mode], limit=3),
                                  layout=widgets.Layout(width=f"{column}px"))
@@ -550,6 +564,15 @@ class ComparisonView(_StaticRepr, widgets.VBox):
     def _svg(self, mode: str) -> str:
         return self.timelines[mode].svg(self.cursors[mode], fade=False)
 
+    def _static_svg(self, mode: str) -> str:
+        """The same drawing without tooltips: a stored notebook output stays small."""
+        if mode not in self._static:
+            timeline = Timeline(self.histories[mode], self.reports[mode], title=f"{mode}",
+                                width=self._column, time_range_us=self._scale, legend=False,
+                                tooltips=False)
+            self._static[mode] = timeline.svg(self.cursors[mode], fade=False)
+        return self._static[mode]
+
     def summary_text(self) -> str:
         lines = [f"ComparisonView: {self._caption()}"]
         for mode in self.modes:
@@ -560,7 +583,7 @@ class ComparisonView(_StaticRepr, widgets.VBox):
     def summary_html(self) -> str:
         cells = "".join(
             f'<td style="vertical-align:top;padding-right:8px">'
-            f"<p><b>{escape(mode)}</b>: {escape(MODE_HELP[mode])}</p>{self._svg(mode)}"
+            f"<p><b>{escape(mode)}</b>: {escape(MODE_HELP[mode])}</p>{self._static_svg(mode)}"
             f'<pre style="font-size:12px">'
             f'{escape(chr(10).join(_report_lines(self.reports[mode], limit=1)))}</pre></td>'
             for mode in self.modes)

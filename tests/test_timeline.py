@@ -253,7 +253,7 @@ def test_cursor_is_clamped_and_can_be_a_time() -> None:
     assert timeline.svg(10_000) == timeline.svg(len(history) - 1)
     assert timeline.svg(-5) == timeline.svg(0)
     at_time = timeline.svg(cursor_us=5000)
-    assert "operation " not in at_time and "5.000 ms" in at_time
+    assert not re.search(r"operation \d+ of \d+", at_time) and "5.000 ms" in at_time
 
 
 def test_cursor_on_a_lost_update_says_so() -> None:

@@ -37,7 +37,8 @@ def test_default_board_runs_eight_writers_by_twenty(default_board: RaceBoard) ->
     assert len(board.history) == 320
     assert board.report.expected == 160 and board.report.lost > 0
     assert board.cursor == len(board.history) - 1
-    assert board.slider.max == board.play.max == len(board.history) - 1
+    assert board.slider.max == board.play.max == len(board.history)
+    assert board.slider.value == len(board.history)  # counted from 1, like the picture
     ET.fromstring(board.base_view.value)
     ET.fromstring(board.overlay_view.value.split("</style>", 1)[1])
     ET.fromstring(board.svg())
@@ -132,7 +133,7 @@ def test_scrubbing_moves_the_highlight() -> None:
     base = board.base_view.value
     seen = set()
     for position in (0, 3, 7):
-        board.slider.value = position  # what the Play widget or a drag does
+        board.slider.value = position + 1  # what the Play widget or a drag does
         op = history[position]
         overlay = overlay_text(board)
         assert f"operation {position + 1} of {len(history)}" in overlay
