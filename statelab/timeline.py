@@ -24,7 +24,7 @@ drawing is split in a *base* (everything that does not depend on the cursor; bui
 cached by :class:`Timeline`) and a small *overlay* (the cursor), so moving the cursor over a run
 of thousands of operations costs a few hundred bytes, not a re-render.
 
-Legibility rules: lane height shrinks from 28 px (up to 12 writers) to 5 px (70+ writers); bar
+Legibility rules: lane height shrinks from 28 px (up to 12 writers) to 5 px (68 and more); bar
 labels are drawn only inside their bar, in a monospaced font whose width is known, trying a long
 form, then a short form, then nothing, so labels never overlap; lane names thin out when lanes
 are too low for every name.

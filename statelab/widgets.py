@@ -171,6 +171,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         self.seed = widgets.IntText(race.seed, description="seed",
                                     layout=widgets.Layout(width="160px"))
         self.mode = widgets.Dropdown(options=list(MODES), value=race.mode, description="mode",
+                                     tooltip=MODE_HELP[race.mode],
                                      layout=widgets.Layout(width="260px"))
         self.mode_help = widgets.HTML(self._mode_help(race.mode))
         self.store = widgets.Dropdown(options=[("Redis", "redis"), ("in-memory", "memory")],
@@ -233,8 +234,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         self.zoom.observe(self._on_zoom, names="value")
         self.speed.observe(lambda change: setattr(self.play, "step", change["new"]),
                            names="value")
-        self.mode.observe(lambda change: setattr(self.mode_help, "value",
-                                                 self._mode_help(change["new"])), names="value")
+        self.mode.observe(self._on_mode, names="value")
         for control in (self.writers, self.increments, self.seed, self.mode, self.store,
                         self.retry, self.reread, self.latency):
             control.observe(self._on_params, names="value")
@@ -454,6 +454,10 @@ class RaceBoard(_StaticRepr, widgets.VBox):
     def _on_zoom(self, change: dict[str, Any]) -> None:
         if self._shown is not None:
             self._draw()
+
+    def _on_mode(self, change: dict[str, Any]) -> None:
+        self.mode_help.value = self._mode_help(change["new"])
+        self.mode.tooltip = MODE_HELP[change["new"]]
 
     def _on_params(self, change: dict[str, Any]) -> None:
         self._update_status()

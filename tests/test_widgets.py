@@ -109,6 +109,7 @@ def test_mode_help_follows_the_dropdown() -> None:
     board = RaceBoard(SMALL)
     board.mode.value = "etag-with-last-write"
     assert "Redis ignores the ETag" in board.mode_help.value
+    assert board.mode.tooltip == sw.MODE_HELP["etag-with-last-write"]
 
 
 def test_step_seek_and_buttons() -> None:
