@@ -245,7 +245,7 @@ def _replicated_settings(component: Component) -> dict[str, Any]:
         raise _fail(component.source, "lagDistribution",
                     f"expected fixed, uniform or exponential, got {kind!r}")
     low, high = number("lagMinMs"), number("lagMaxMs")
-    if high < low:
+    if kind == "uniform" and high < low:
         raise _fail(component.source, "lagMaxMs", "must not be below lagMinMs")
     quorum_raw = component.meta("writeQuorum")
     quorum = None if quorum_raw in ("", "all") else int(number("writeQuorum"))

@@ -104,6 +104,7 @@ class ReplicaScenario:
         rng = random.Random(self.seed)
         engine = _Engine(None, self.latency, None, rng)  # type: ignore[arg-type]
         api, store = self.build(lambda: engine.now)
+        store.record_deliveries = True
         engine.api = api
         engine.delay_source = store
         if on_complete is not None:
@@ -118,9 +119,13 @@ class ReplicaScenario:
             clients.append(self._writer(rng))
         for _ in range(self.readers):
             clients.append(self._reader(rng))
-        meta = {"scenario": self.params(), "seed": self.seed, "statelab_sim": 1,
-                "writers": self.writers}
-        return engine.run(clients, meta)
+        meta: dict[str, Any] = {"scenario": self.params(), "seed": self.seed,
+                                "statelab_sim": 1, "writers": self.writers,
+                                "replicas": [r.name for r in store.replicas]}
+        history = engine.run(clients, meta)
+        # Replication messages: which version reached which replica, and when (None: never).
+        history.meta["deliveries"] = [dict(d) for d in store.deliveries]
+        return history
 
     def _writer(self, rng: random.Random) -> WriterGen:
         for number in range(1, self.writes + 1):
@@ -254,7 +259,7 @@ def consistency_report(history: History) -> ConsistencyReport:
             monotonic.append(Violation(
                 "monotonic-read", read.index,
                 f"client {who} read version {previous[0]} from {before.node or 'primary'} at "
-                f"t={_ms(before.applied_us or before.complete_us)} ms, then the older "
+                f"t={_ms(before.applied_us or before.complete_us)} ms, then went back to "
                 f"{_saw(seen)} from {node} at t={_ms(when)} ms"))
         if previous is None or seen >= previous[0]:
             last_seen[read.process] = (seen, read)

@@ -44,10 +44,11 @@ import ipywidgets as widgets
 
 from .checks import RaceReport, analyse
 from .history import History
-from .sim import MODE_HELP, MODES, Race, RetryPolicy
+from .sim import MODE_HELP, MODES, Latency, Race, RetryPolicy
 from .timeline import FONT, INK, MUTED, Timeline, _f, default_title, legend_svg
 
-__all__ = ["ComparisonView", "DEFAULT_RACE", "RaceBoard", "SweepChart", "SweepPoint"]
+__all__ = ["ComparisonView", "DEFAULT_RACE", "RaceBoard", "ReplicaBoard", "SweepChart",
+           "SweepPoint"]
 
 DEFAULT_RACE = Race(writers=8, increments=20, mode="last-write", seed=0)
 RETRY_KINDS = (("retry at once", "immediate"), ("no retry", "none"),
@@ -79,6 +80,21 @@ class _StaticRepr:
         data["text/plain"] = self.summary_text()
         data["text/html"] = self.summary_html()
         return data
+
+
+def _race_from_meta(meta: dict[str, Any]) -> Race | None:
+    """The race a simulated history came from (``history.meta["race"]``), if it says."""
+    params = meta.get("race")
+    if not isinstance(params, dict):
+        return None
+    data = dict(params)
+    try:
+        for name, kind in (("retry", RetryPolicy), ("latency", Latency), ("think", Latency)):
+            if isinstance(data.get(name), dict):
+                data[name] = kind(**data[name])
+        return Race(**data)
+    except (TypeError, ValueError):
+        return None
 
 
 def _report_lines(report: RaceReport, limit: int = MAX_SENTENCES) -> list[str]:
@@ -132,7 +148,8 @@ class _Shown:
 
     history: History
     report: RaceReport
-    race: Race | None
+    race: Race | None  # None: not a simulated race (live writers, or a file without parameters)
+    source: str  # "race", "live" or "loaded"
     writers: int | None  # lanes to draw (live histories may not have met every writer)
     positions: dict[int, int]  # operation index -> position in the history
     timelines: dict[tuple[int, int] | None, Timeline]
@@ -145,7 +162,9 @@ class RaceBoard(_StaticRepr, widgets.VBox):
     ``RaceBoard(race)`` or ``RaceBoard(writers=4, mode="first-write")`` start elsewhere.
     From Python: :meth:`run`, :meth:`step`, :meth:`seek`, :meth:`jump_to_first_anomaly`,
     :attr:`history`, :attr:`report`, :attr:`cursor`, :meth:`svg`, :meth:`to_json`,
-    :meth:`update_from` (live mode).
+    :meth:`download_link`, :meth:`to_html`, :meth:`load` (a finished or exported history),
+    :meth:`update_from` (live mode). :attr:`cursor` and :meth:`seek` count from 0; the slider
+    and the picture count from 1 ("operation 5 of 320").
     """
 
     def __init__(self, race: Race | None = None, *, width: int = 960, autorun: bool = True,
@@ -330,7 +349,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
     def download_name(self) -> str:
         race = self._race
         if self._shown is not None and self._shown.race is None:
-            return "statelab-live-history.json"
+            return f"statelab-{self._shown.source}-history.json"
         return f"statelab-race-{race.mode}-{race.writers}x{race.increments}-seed{race.seed}.json"
 
     def download_link(self) -> str:
@@ -350,6 +369,16 @@ class RaceBoard(_StaticRepr, widgets.VBox):
                 f'{body}<script type="application/json" id="statelab-history">{data}</script>'
                 "</body></html>\n")
 
+    def load(self, history: History) -> None:
+        """Show a finished history, for example one exported with :meth:`to_json` and read
+        back with :meth:`History.from_json`. Its race parameters, if it has them, go back
+        into the controls, so Run replays it."""
+        race = _race_from_meta(history.meta)
+        if race is not None:
+            self._race = race
+            self._set_controls(race)
+        self._load(history, race, source="race" if race is not None else "loaded")
+
     def update_from(self, history: History, *, final: bool = False,
                     writers: int | None = None) -> bool:
         """Show a history that is still growing (live writers); safe from any thread.
@@ -366,7 +395,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         try:
             snapshot = History(operations=list(history.operations), meta=dict(history.meta))
             self._last_live = now
-            self._load(snapshot, None, follow=True, writers=writers)
+            self._load(snapshot, None, follow=True, writers=writers, source="live")
         finally:
             self._live_lock.release()
         return True
@@ -377,11 +406,21 @@ class RaceBoard(_StaticRepr, widgets.VBox):
     def _mode_help(mode: str) -> str:
         return f'<span style="color:{MUTED};font-size:12px">{escape(MODE_HELP[mode])}</span>'
 
+    def _set_controls(self, race: Race) -> None:
+        self.writers.max = max(self.writers.max, race.writers)
+        self.increments.max = max(self.increments.max, race.increments)
+        self.latency.max = max(self.latency.max, race.latency.high_ms)
+        self.writers.value, self.increments.value = race.writers, race.increments
+        self.seed.value, self.mode.value, self.store.value = race.seed, race.mode, race.store
+        self.retry.value, self.reread.value = race.retry.kind, race.retry.reread
+        self.latency.value = (race.latency.low_ms, race.latency.high_ms)
+
     def _load(self, history: History, race: Race | None, *, follow: bool = False,
-              writers: int | None = None) -> None:
+              writers: int | None = None, source: str = "race") -> None:
         # the slow part (checks, the whole-run drawing) outside the lock...
         report = analyse(history)
-        shown = _Shown(history=history, report=report, race=race, writers=writers,
+        shown = _Shown(history=history, report=report, race=race, source=source,
+                       writers=writers,
                        positions={op.index: i for i, op in enumerate(history.operations)},
                        timelines={})
         if not self.zoom.value:
@@ -465,8 +504,8 @@ class RaceBoard(_StaticRepr, widgets.VBox):
     def _update_status(self) -> None:
         shown = self._shown
         if shown is not None and shown.race is None:
-            text = (f"live history: {len(shown.history)} operations from "
-                    f"{len(shown.history.processes)} writer(s)")
+            text = (f"{shown.source} history: {len(shown.history)} operations from "
+                    f"{len(shown.history.processes)} writer(s); Run replaces it")
         else:
             text = escape(self._race.describe())
             try:
@@ -487,7 +526,8 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         shown = self._shown
         if shown is None or shown.race is None:
             count = 0 if shown is None else len(shown.history.processes)
-            return f"RaceBoard: live history, {count} writer(s)"
+            source = "live" if shown is None else shown.source
+            return f"RaceBoard: {source} history, {count} writer(s)"
         return f"RaceBoard: {shown.race.describe()}"
 
     def summary_text(self) -> str:
@@ -817,3 +857,7 @@ def _tick(value: float, step: float) -> str:
         return f"{value:.0f}"
     decimals = min(3, max(1, -int(math.floor(math.log10(step)))))
     return f"{value:.{decimals}f}"
+
+
+# The replica board lives in its own module (one concept each); it is part of this namespace.
+from .replica_board import ReplicaBoard  # noqa: E402

@@ -86,7 +86,7 @@ def test_ignore_output_budget(path: Path) -> None:
 def test_exercise_ids_exist(path: Path) -> None:
     known = {e.id for e in exercises()}
     notebook = load(path)
-    used = {m for c in notebook["cells"] for m in EXERCISE_CALL.findall(source(c))}
+    used = {m for c in code_cells(notebook) for m in EXERCISE_CALL.findall(source(c))}
     assert used <= known, f"unknown exercise ids: {sorted(used - known)}"
     expected = {e.id for e in exercises() if e.notebook == path.stem}
     assert expected <= used, f"exercises of this notebook not shown: {sorted(expected - used)}"

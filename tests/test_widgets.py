@@ -199,6 +199,22 @@ def test_export_round_trips() -> None:
         "&amp;", "&")) == json.loads(text)
 
 
+def test_load_an_exported_history() -> None:
+    source = RaceBoard(SMALL.with_(mode="first-write", seed=9))
+    board = RaceBoard(SMALL)
+    board.load(History.from_json(source.to_json()))
+    assert board.to_json() == source.to_json()
+    assert board.race == source.race and board.race_from_controls() == source.race
+    assert "settings changed" not in board.status.value
+    assert repr(board) == repr(source)
+    bare = History.from_json(source.to_json())
+    bare.meta = {}
+    board.load(bare)
+    assert "loaded history" in board.status.value
+    assert repr(board).startswith("RaceBoard: loaded history, 3 writer(s)")
+    assert board.download_name() == "statelab-loaded-history.json"
+
+
 def test_reprs_are_deterministic() -> None:
     one, two = RaceBoard(SMALL), RaceBoard(SMALL)
     a, b = one._repr_mimebundle_(), two._repr_mimebundle_()

@@ -73,7 +73,9 @@ class LagModel:
 class _Replica:
     name: str
     data: dict[str, tuple[bytes, int]] = field(default_factory=dict)
-    pending: deque[tuple[int, str, tuple[bytes, int] | None]] = field(default_factory=deque)
+    # (arrival time, key, entry or None for a delete, the delivery's log record)
+    pending: deque[tuple[int, str, tuple[bytes, int] | None, dict[str, Any]]] = field(
+        default_factory=deque)
     last_delivery_us: int = 0
     paused: bool = False
     partitioned: bool = False
@@ -87,7 +89,7 @@ class _Replica:
         if not self.connected:
             return
         while self.pending and self.pending[0][0] <= now_us:
-            _, key, entry = self.pending.popleft()
+            _, key, entry, _record = self.pending.popleft()
             if entry is None:
                 self.data.pop(key, None)
             else:
@@ -127,6 +129,9 @@ class ReplicatedStore:
         self.wait = wait
         self._lock = threading.RLock()
         self._local = threading.local()
+        #: Every replication message (for timelines), when ``record_deliveries`` is set.
+        self.record_deliveries = False
+        self.deliveries: list[dict[str, Any]] = []
 
     # -- introspection for the simulator ----------------------------------------------------
 
@@ -165,8 +170,11 @@ class ReplicatedStore:
             replica = self.replica(name)
             now = self._clock()
             replica.paused = replica.partitioned = False
-            replica.pending = deque((max(at, now), key, entry) for at, key, entry in
-                                    replica.pending)
+            healed = deque()
+            for at, key, entry, record in replica.pending:
+                record["arrives_us"] = max(at, now)  # held back until the link came back
+                healed.append((record["arrives_us"], key, entry, record))
+            replica.pending = healed
             replica.catch_up(now)
 
     # -- replication -------------------------------------------------------------------------
@@ -183,7 +191,13 @@ class ReplicatedStore:
             deliver = max(now + self.lag.draw_us(self._rng), replica.last_delivery_us)
             replica.last_delivery_us = deliver
             for key in keys:
-                replica.pending.append((deliver, key, self._snapshot(key)))
+                snapshot = self._snapshot(key)
+                record = {"replica": replica.name, "key": key,
+                          "version": snapshot[1] if snapshot else 0, "sent_us": now,
+                          "arrives_us": None if not replica.connected else deliver}
+                if self.record_deliveries:
+                    self.deliveries.append(record)
+                replica.pending.append((deliver, key, snapshot, record))
             if not replica.partitioned and not replica.paused:
                 arrivals.append(deliver - now)
         self._local.delay_us = 0
@@ -245,6 +259,7 @@ class ReplicatedStore:
     def reset(self) -> None:
         with self._lock:
             self.primary.reset()
+            self.deliveries.clear()
             for replica in self.replicas:
                 replica.data.clear()
                 replica.pending.clear()
