@@ -278,7 +278,8 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
     return sidecar
 
 
-_exported: dict[str, str | None] = {}
+# For each port statelab exported, the variables as they were just before that export.
+_exported: dict[int, dict[str, str | None]] = {}
 
 
 def _in_notebook() -> bool:
@@ -298,21 +299,22 @@ def _export_env(port: int, api_token: str | None) -> None:
     values = {"DAPR_HTTP_PORT": str(port)}
     if api_token is not None:
         values["DAPR_API_TOKEN"] = api_token
+    before = _exported.setdefault(port, {})
     for name, value in values.items():
-        _exported.setdefault(name, os.environ.get(name))  # what was there before statelab
+        before.setdefault(name, os.environ.get(name))
         os.environ[name] = value
 
 
 def _unexport_env(port: int) -> None:
-    """After the sidecar on *port* stops, restore the variables statelab set for it."""
+    """After the sidecar on *port* stops, restore what its export replaced."""
+    before = _exported.pop(port, {})
     if os.environ.get("DAPR_HTTP_PORT") != str(port):
         return  # another sidecar (or the user) owns the environment now
-    for name, previous in list(_exported.items()):
+    for name, previous in before.items():
         if previous is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = previous
-        del _exported[name]
 
 
 def running_sidecars() -> list[Sidecar]:

@@ -66,6 +66,7 @@ GRID = "#e6e6e6"
 VERSION_LINE = "#3b4a5e"
 VALUE_LINE = "#2e8b57"
 READ_HEIGHT = 0.7  # reads are thinner bars than writes (a cue that survives fading and greyscale)
+TOOLTIP_LIMIT = 800  # bars in view; above it, tooltips are left out unless asked for
 TICKS_MIN_WIDTH = 5.0  # below this median bar width, lanes skip the apply ticks (only clutter)
 
 
@@ -300,6 +301,8 @@ class Timeline:
     axis (to compare two runs on one scale); *window_us* draws only that stretch of time
     (zoom). *writers* forces the number of writer lanes (for a live history that is still
     growing). *width* is in pixels; the height follows from the number of lanes.
+    *tooltips* (a ``<title>`` per bar) default to on when at most :data:`TOOLTIP_LIMIT` bars
+    are in view: beyond that they double the size for bars too thin to hover (zoom in instead).
     """
 
     def __init__(self, history: History, report: RaceReport | None = None, *,
@@ -307,7 +310,7 @@ class Timeline:
                  time_range_us: tuple[int, int] | None = None,
                  window_us: tuple[int, int] | None = None,
                  writers: int | None = None, legend: bool = True,
-                 tooltips: bool = True) -> None:
+                 tooltips: bool | None = None) -> None:
         self.history = history
         self.report = report
         self.title = title
@@ -367,7 +370,10 @@ class Timeline:
         self.lanes_top = y
         y += self.lane_h * len(self.processes)
         self.lanes_bottom = y
-        self.height = int(math.ceil(y + 30))
+        in_view = sum(1 for op in ops if self.visible(op))
+        self.tips = tooltips if tooltips is not None else in_view <= TOOLTIP_LIMIT
+        self.tips_note = tooltips is None and not self.tips
+        self.height = int(math.ceil(y + (42 if self.tips_note else 30)))
         self._bars: dict[int, _Bar] = {}
         self._base: str | None = None
 
@@ -465,6 +471,10 @@ class Timeline:
         out.append("</g>")
         out.append(f'<text x="{_f(self.left - 6)}" y="{_f(bottom + 16)}" font-size="10" '
                    f'fill="{MUTED}" text-anchor="end">ms</text>')
+        if self.tips_note:
+            out.append(f'<text x="{_f(self.right)}" y="{_f(bottom + 34)}" font-size="9.5" '
+                       f'fill="{MUTED}" text-anchor="end">no tooltips with more than '
+                       f'{TOOLTIP_LIMIT} bars in view: zoom in to hover</text>')
         return out
 
     def _store_lanes(self) -> list[str]:
@@ -610,7 +620,7 @@ class Timeline:
             self._bars[op.index] = bar
             width = bar.x2 - bar.x1
             attrs = f'x="{_f(bar.x1)}" y="{_f(bar.y)}" width="{_f(width)}" height="{_f(bar.h)}"'
-            title = f"<title>{escape(bar.title)}</title>" if self.tooltips else ""
+            title = f"<title>{escape(bar.title)}</title>" if self.tips else ""
             groups.setdefault((bar.fill, bar.stroke), []).append(f"<rect {attrs}>{title}</rect>"
                                                                  if title else f"<rect {attrs}/>")
             if bar.label:
@@ -632,7 +642,7 @@ class Timeline:
                 strikes.append(f"M{_f(bar.x1)} {_f(bar.y + bar.h / 2)}H{_f(bar.x2)}")
             if op.index in self._anomaly_of:
                 tip = (f"<title>{escape('lost update: ' + self._anomaly_of[op.index])}</title>"
-                       if self.tooltips else "")
+                       if self.tips else "")
                 outlines.append(f"<rect {attrs}>{tip}</rect>")
         for (fill, stroke), rects in groups.items():
             extra = f' stroke="{stroke}" stroke-width="1"' if stroke else ""
@@ -877,7 +887,7 @@ def render_timeline(history: History, report: RaceReport | None = None,
                     title: str | None = None, width: int = 960,
                     window_us: tuple[int, int] | None = None,
                     time_range_us: tuple[int, int] | None = None, fade: bool = True,
-                    legend: bool = True, tooltips: bool = True) -> str:
+                    legend: bool = True, tooltips: bool | None = None) -> str:
     """Render *history* as an SVG string (see the module docstring for what is drawn).
 
     *cursor* is an operation index (highlighted, described in words, with later activity

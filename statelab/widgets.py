@@ -545,7 +545,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         assert shown is not None
         lines = "\n".join(_report_lines(shown.report))
         timeline = self._timeline()
-        if tooltips != timeline.tooltips:
+        if tooltips != timeline.tips or timeline.tips_note:
             timeline = Timeline(shown.history, shown.report, width=self.width,
                                 title=timeline.title, window_us=self._window_for(shown),
                                 writers=shown.writers, tooltips=tooltips)

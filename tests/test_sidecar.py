@@ -231,3 +231,17 @@ def test_a_sidecar_inside_another_kernel_is_not_borrowed() -> None:
             mine.stop()
     finally:
         process.communicate("", timeout=10)
+
+
+def test_stopping_a_second_sidecar_points_the_environment_back_at_the_first() -> None:
+    first = start(free_port(), "env-first", quiet=True)
+    second = start(free_port(), "env-second", quiet=True)
+    try:
+        assert os.environ["DAPR_HTTP_PORT"] == str(second.port)
+        second.stop()
+        assert os.environ["DAPR_HTTP_PORT"] == str(first.port)
+    finally:
+        second.stop()
+        first.stop()
+    assert "DAPR_HTTP_PORT" not in os.environ or os.environ["DAPR_HTTP_PORT"] not in (
+        str(first.port), str(second.port))

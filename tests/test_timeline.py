@@ -331,6 +331,18 @@ def test_large_history_stays_compact() -> None:
     assert len(svg) / len(history) < 120  # bytes per operation without tooltips
 
 
+def test_tooltips_are_left_out_when_too_many_bars_are_in_view() -> None:
+    history = run(**CASES["default-first-write"])
+    assert len(history) > tl.TOOLTIP_LIMIT
+    dense = render_timeline(history)
+    assert "<title>" not in dense and "zoom in to hover" in dense
+    forced = render_timeline(history, tooltips=True)
+    assert forced.count("<title>") >= len(history) and "zoom in to hover" not in forced
+    zoomed = render_timeline(history, window_us=(100_000, 125_000))
+    assert "<title>" in zoomed and "zoom in to hover" not in zoomed
+    assert "zoom in to hover" not in render_timeline(history, tooltips=False)
+
+
 def test_legend_alone() -> None:
     root = parse(tl.legend_svg(480))
     words = texts(root)
