@@ -39,6 +39,9 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_sidecar.py
+	$(BIN)/python bench/bench_sim.py
+	$(BIN)/python bench/bench_replication.py
+	$(BIN)/python bench/bench_widgets.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info statelab.egg-info .pytest_cache .hypothesis
