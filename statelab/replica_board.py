@@ -250,13 +250,15 @@ class ReplicaBoard(widgets.VBox):
             scenario = scenario.with_(**params)
         self.scenario = scenario
         style = {"description_width": "120px"}
+        # display flex: ipywidgets 8 draws a ToggleButtons' description on a line of its own
         self.consistency = widgets.ToggleButtons(options=["eventual", "strong"],
                                                  value=scenario.consistency,
-                                                 description="consistency", style=style)
+                                                 description="consistency", style=style,
+                                                 layout=widgets.Layout(display="flex"))
         self.replicas = widgets.IntSlider(value=scenario.replicas, min=0, max=5,
                                           description="replicas", style=style)
         self.lag = widgets.FloatRangeSlider(value=(scenario.lag.low_ms, scenario.lag.high_ms),
-                                            min=0, max=200, step=1,
+                                            min=0, max=200, step=1, readout_format=".0f",
                                             description="lag (ms)", style=style)
         self.seed = widgets.IntText(value=scenario.seed, description="seed", style=style)
         self.run_button = widgets.Button(description="Run", button_style="primary")

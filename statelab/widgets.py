@@ -204,7 +204,7 @@ class RaceBoard(_StaticRepr, widgets.VBox):
         self.latency = widgets.FloatRangeSlider(
             value=(race.latency.low_ms, race.latency.high_ms), min=0.0,
             max=max(20.0, race.latency.high_ms), step=0.5, description="latency ms",
-            layout=widgets.Layout(width="330px"))
+            readout_format=".1f", layout=widgets.Layout(width="330px"))
         self.run_button = widgets.Button(description="Run", button_style="primary",
                                          icon="play", tooltip="run the race with these settings")
         self.status = widgets.HTML()

@@ -158,7 +158,7 @@ def browser_context(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=chromium, headless=True, args=FLAGS,
-            viewport={"width": 1400, "height": 1000})
+            viewport={"width": 1400, "height": 1600})  # tall: whole boards on screen
         context.set_default_timeout(30_000)
         try:
             yield context
@@ -172,9 +172,11 @@ def page(lab: Lab, browser_context: Any) -> Iterator[Page]:
     page = browser_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     try:
         yield page
     finally:
+        print("PAGEERRORS", errors)
         page.close()
         lab.shut_down_kernels()
 
@@ -274,6 +276,8 @@ def check_widgets(page: Page, expected: int) -> None:
         assert box is not None and box["width"] > 100 and box["height"] > 50, box
     expect(page.get_by_text("Error displaying widget")).to_have_count(0)
     expect(page.get_by_text("Loading widget")).to_have_count(0)
+    # a slider's value that does not fit its readout gets ipywidgets' "overflow" shadow
+    expect(page.locator(".jp-OutputArea-output .widget-readout.overflow")).to_have_count(0)
 
 
 def shoot(locator: Locator, name: str) -> Path:

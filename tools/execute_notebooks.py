@@ -2,7 +2,14 @@
 
 Outputs are stored so GitHub, nbviewer and a fresh Binder show them, and nbval compares them.
 Timing metadata is not recorded and execution counts restart at 1, so running this twice in a
-row produces identical files.
+row produces identical files. Two more things keep files stable and useful:
+
+* widget views are stored without their ``application/vnd.jupyter.widget-view+json`` part (a
+  random model id that points at state we do not keep: JupyterLab would show "model not found"
+  before the cell is run); their ``text/plain`` and ``text/html`` stay, so the stored notebook
+  shows the summary and the SVG until the learner runs the cell and gets the live widget;
+* cells tagged ``nbval-ignore-output`` (live races on real threads, nondeterministic by nature)
+  keep the outputs already stored, when there are some.
 """
 
 from __future__ import annotations
@@ -16,12 +23,16 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def execute(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
+    kept: dict[int, list] = {}
+    for number, cell in enumerate(notebook.cells):
         cell.metadata.pop("execution", None)
+        if "nbval-ignore-output" in cell.metadata.get("tags", []) and cell.get("outputs"):
+            kept[number] = cell.outputs
     # coalesce_streams: a cell's prints are stored as one output, however the kernel happened
     # to flush them (nbval merges them the same way before comparing).
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=False,
@@ -40,6 +51,11 @@ def execute(path: Path) -> None:
             else:
                 os.environ["STATELAB_PROGRESS_FILE"] = previous
     notebook.metadata.pop("widgets", None)  # widget state is regenerated on every run
+    for number, cell in enumerate(notebook.cells):
+        if number in kept:
+            cell.outputs = kept[number]
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
     nbformat.write(notebook, path)
 
 
