@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import random
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Generator, Literal
@@ -33,6 +32,7 @@ from typing import Any, Callable, Generator, Literal
 from .api import Response, StateAPI
 from .components import Component
 from .history import History, Operation
+from .latency import Latency
 
 __all__ = [
     "MODES",
@@ -54,37 +54,6 @@ MODE_HELP = {
 }
 STORE_NAME = "statestore"
 SAFETY_CAP = 1000  # attempts per increment, so a policy that never re-reads still ends
-
-
-@dataclass(frozen=True)
-class Latency:
-    """A one-way network delay in milliseconds: fixed, uniform or exponential."""
-
-    kind: Literal["fixed", "uniform", "exponential"] = "uniform"
-    low_ms: float = 1.0
-    high_ms: float = 5.0
-    mean_ms: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("fixed", "uniform", "exponential"):
-            raise ValueError(f"unknown latency kind {self.kind!r}")
-        if self.low_ms < 0 or self.high_ms < self.low_ms or self.mean_ms < 0:
-            raise ValueError("latency needs 0 <= low_ms <= high_ms and mean_ms >= 0")
-
-    def draw_us(self, rng: random.Random) -> int:
-        kind = self.kind
-        if kind == "uniform":
-            return round((self.low_ms + (self.high_ms - self.low_ms) * rng.random()) * 1000)
-        if kind == "fixed":
-            return round(self.low_ms * 1000)
-        return round((self.low_ms - self.mean_ms * math.log(1.0 - rng.random())) * 1000)
-
-    def describe(self) -> str:
-        if self.kind == "fixed":
-            return f"{self.low_ms:g} ms"
-        if self.kind == "uniform":
-            return f"{self.low_ms:g}-{self.high_ms:g} ms"
-        return f"{self.low_ms:g} ms + exp(mean {self.mean_ms:g} ms)"
 
 
 NO_THINK = Latency("fixed", 0.0, 0.0)

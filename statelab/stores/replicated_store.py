@@ -42,6 +42,7 @@ from .base import (
     StoreError,
     TransactionOperation,
 )
+from ..latency import Latency
 from .redis_model import RedisModelStore
 
 __all__ = ["LagModel", "ReplicatedStore"]
@@ -49,24 +50,9 @@ __all__ = ["LagModel", "ReplicatedStore"]
 REPLICATED_FEATURES = ("ETAG", "TRANSACTIONAL")
 
 
-@dataclass(frozen=True)
-class LagModel:
-    """Replication lag in milliseconds: fixed, uniform between low and high, or exponential."""
-
-    kind: Literal["fixed", "uniform", "exponential"] = "uniform"
-    low_ms: float = 5.0
-    high_ms: float = 50.0
-    mean_ms: float = 20.0
-
-    def draw_us(self, rng: random.Random) -> int:
-        if self.kind == "fixed":
-            return round(self.low_ms * 1000)
-        r = rng.random()
-        if self.kind == "uniform":
-            return round((self.low_ms + (self.high_ms - self.low_ms) * r) * 1000)
-        import math
-
-        return round((self.low_ms - self.mean_ms * math.log(1.0 - r)) * 1000)
+#: Replication lag uses the same seeded distributions as network latency.
+LagModel = Latency
+DEFAULT_LAG = Latency("uniform", 5.0, 50.0, 20.0)
 
 
 @dataclass
@@ -110,7 +96,7 @@ class ReplicatedStore:
     component_type = "state.replicated"
     features = REPLICATED_FEATURES
 
-    def __init__(self, *, replicas: int = 2, lag: LagModel | None = None,
+    def __init__(self, *, replicas: int = 2, lag: Latency | None = None,
                  write_quorum: int | None = None, ack_timeout_ms: float = 1000.0,
                  seed: int = 0, clock_us: Callable[[], int] | None = None,
                  wait: Literal["sleep", "report"] = "sleep") -> None:
@@ -121,7 +107,7 @@ class ReplicatedStore:
             raise ValueError(f"write quorum must be between 0 and {replicas}")
         self.primary = RedisModelStore()
         self.replicas = [_Replica(f"replica-{i + 1}") for i in range(replicas)]
-        self.lag = lag or LagModel()
+        self.lag = lag or DEFAULT_LAG
         self.write_quorum = quorum
         self.ack_timeout_us = round(ack_timeout_ms * 1000)
         self._rng = random.Random(f"replicated-{seed}")
