@@ -250,11 +250,12 @@ class ReplicaBoard(widgets.VBox):
             scenario = scenario.with_(**params)
         self.scenario = scenario
         style = {"description_width": "120px"}
-        # display flex: ipywidgets 8 draws a ToggleButtons' description on a line of its own
         self.consistency = widgets.ToggleButtons(options=["eventual", "strong"],
                                                  value=scenario.consistency,
-                                                 description="consistency", style=style,
-                                                 layout=widgets.Layout(display="flex"))
+                                                 description="consistency", style=style)
+        # ipywidgets 8 puts a ToggleButtons' description on a line of its own; the sliders'
+        # class lays it out like theirs (one row, label right-aligned in its 120 px)
+        self.consistency.add_class("widget-inline-hbox")
         self.replicas = widgets.IntSlider(value=scenario.replicas, min=0, max=5,
                                           description="replicas", style=style)
         self.lag = widgets.FloatRangeSlider(value=(scenario.lag.low_ms, scenario.lag.high_ms),

@@ -1,6 +1,6 @@
 """The tutorial in a real browser: JupyterLab end-to-end tests (issue: browser tests).
 
-A session fixture starts ``jupyter lab`` from this environment on a free loopback port, in a
+A module fixture starts ``jupyter lab`` from this environment on a free loopback port, in a
 temporary root that holds copies of the notebooks, with its own JUPYTER_* directories, the
 news/update pop-up turned off by a settings override (as on Binder) and the exercise progress
 file in the same temporary directory. Debian's Chromium, driven by Python playwright, then:
@@ -22,6 +22,7 @@ never a sleep, so the tests are as fast as the machine and do not race.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -36,6 +37,9 @@ from typing import Any, Iterator
 import httpx
 import pytest
 from support import IN_CI, free_port, require_binary
+
+from statelab.replica_board import COLOURS
+from statelab.timeline import CURSOR
 
 try:
     from playwright.sync_api import Locator, Page, expect, sync_playwright
@@ -53,18 +57,26 @@ PLAYWRIGHT_HINT = ("needs the playwright Python package for the JupyterLab brows
                    "pip install -e '.[test]' (then apt-get install chromium)")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 KERNEL_IDLE = "| Idle"
-STALE = "#c62828"  # replica board: a stale read's bar (statelab.replica_board.COLOURS)
-HIGHLIGHT = 'rect[stroke="#1f4fd1"][stroke-width="2.5"]'  # race board: the cursor's operation
+STALE = COLOURS["stale"]  # replica board: a stale read's bar
+HIGHLIGHT = f'rect[stroke="{CURSOR}"][stroke-width="2.5"]'  # race board: the cursor's operation
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def _missing(what: str, hint: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is missing in CI: {hint}")
+    pytest.skip(hint)
+
+
 def _require_browser_tools() -> str:
-    """Chromium's path; skips (or fails under CI) when Chromium or playwright is missing."""
+    """Chromium's path; skips (or fails under CI) when Chromium, playwright or JupyterLab is
+    missing."""
     if sync_playwright is None:
-        if IN_CI:
-            pytest.fail(f"playwright is missing in CI: {PLAYWRIGHT_HINT}")
-        pytest.skip(PLAYWRIGHT_HINT)
+        _missing("playwright", PLAYWRIGHT_HINT)
+    if importlib.util.find_spec("jupyterlab") is None:
+        _missing("jupyterlab", "needs JupyterLab for the browser tests: pip install -e "
+                               "'.[notebooks,test]'")
     return require_binary("chromium", CHROMIUM_HINT)
 
 
@@ -91,7 +103,9 @@ class Lab:
             self.http.delete(f"/api/kernels/{kernel['id']}")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, and later test modules call asyncio.run().
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     _require_browser_tools()  # no server to start if the browser is missing
     base_dir = tmp_path_factory.mktemp("jupyterlab")
@@ -150,7 +164,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     chromium = _require_browser_tools()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -170,13 +184,15 @@ def browser_context(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def page(lab: Lab, browser_context: Any) -> Iterator[Page]:
     lab.shut_down_kernels()
     page = browser_context.new_page()
+    # a widget view that throws (or any front-end failure) shows up here, not in the page
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    page.on("console", lambda message: errors.append(f"console: {message.text}")
+            if message.type == "error" else None)
     try:
         yield page
+        assert not errors, "errors in the browser:\n" + "\n".join(errors)
     finally:
-        print("PAGEERRORS", errors)
         page.close()
         lab.shut_down_kernels()
 
@@ -449,6 +465,11 @@ def test_replica_board_strong_and_eventual(lab: Lab, page: Page) -> None:
     stale_row = board.locator(".widget-html-content tr", has_text="stale reads")
 
     expect(caption).to_contain_text("eventual consistency")
+    # the toggle's description sits on the buttons' row, as the sliders' descriptions do
+    label = board.locator(".widget-toggle-buttons > .widget-label").bounding_box()
+    button = board.locator(".widget-toggle-button").first.bounding_box()
+    assert label is not None and button is not None
+    assert abs((label["y"] + label["height"] / 2) - (button["y"] + button["height"] / 2)) < 8
     stale = _stale_bars(board).count()
     assert stale > 0, "eventual reads from lagging replicas should be stale"
     shoot(board, "interaction-replica-board-eventual")
@@ -481,7 +502,8 @@ def test_exercise_wrong_then_right_then_progress(lab: Lab, page: Page) -> None:
         """,
         """
         def save_order(client, order_id, order):
-            client.post("/v1.0/state/statestore", json=[{"key": f"order-{order_id}", "value": order}])
+            item = {"key": f"order-{order_id}", "value": order}
+            client.post("/v1.0/state/statestore", json=[item])
             return None  # forgot to read it back
 
         ex.check(save_order)
