@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml binder/overrides.json | $(BIN)/python
 	@cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 
+# JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/01-start-the-sidecar.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_FLAGS) notebooks/01-start-the-sidecar.ipynb
 
 # Exercise progress goes to a scratch file during tests, never to the learner's home.
 TEST_PROGRESS := $(CURDIR)/$(VENV)/test-progress.json
