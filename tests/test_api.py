@@ -1,6 +1,6 @@
 """HTTP contract tests: a running sidecar, spoken to over real HTTP, for every store profile.
 
-Each expectation cites the section of ``/work/shared/dapr-state-api.md`` it comes from
+Each expectation cites the section of ``docs/dapr-state-api.md`` it comes from
 (``# §9 S6``). The same test runs on ``redis-fake``, ``redis-real`` and ``memory`` (the
 ``profile`` fixture); where the spec gives Redis and in-memory different answers, the test
 branches on ``profile.is_redis``.

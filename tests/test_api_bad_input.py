@@ -7,7 +7,7 @@ a bad etag, an unknown option word, a bad TTL, a bad transaction, a body over th
 Each must get a clear Dapr-format answer (``{"errorCode", "message"}`` JSON, or Go's plain
 text where the spec says so) and leave every earlier value and etag as it was.
 
-Expected answers cite ``/work/shared/dapr-state-api.md`` (E-numbers are its section 2.2).
+Expected answers cite ``docs/dapr-state-api.md`` (E-numbers are its section 2.2).
 Everything runs over HTTP for each store profile (``profile`` fixture).
 """
 

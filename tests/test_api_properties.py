@@ -4,7 +4,7 @@ Hypothesis drives saves (one item and several; with no, current, stale, empty or
 etags; first-write, last-write or no concurrency; now and then an unknown option word),
 gets, deletes (with and without ``If-Match``, ``?concurrency=first-write``) and transactions
 (upserts and deletes, with etags) against :class:`SpecModel`, written from
-``/work/shared/dapr-state-api.md`` alone (it imports nothing from statelab's engine). After
+``docs/dapr-state-api.md`` alone (it imports nothing from statelab's engine). After
 each request it compares the status, ``errorCode`` and message; after each step it reads
 every key back and compares the stored bytes and etags:
 
