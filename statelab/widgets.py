@@ -400,6 +400,35 @@ class RaceBoard(_StaticRepr, widgets.VBox):
             self._live_lock.release()
         return True
 
+    def run_live(self, url: str, *, store: str = "statestore",
+                 api_token: str | None = None) -> Any:
+        """Run the race the controls describe for real: threads over HTTP against *url*.
+
+        Returns at once with the :class:`~statelab.live.LiveRace` (``.wait()`` blocks until
+        it is done); the board redraws as operations complete, without blocking the kernel,
+        and once more, completely, when the last writer finishes.
+        """
+        from .live import LiveRace
+
+        race = self.race_from_controls()
+        holder: dict[str, Any] = {}
+
+        def progress(_count: int) -> None:
+            live = holder.get("live")
+            if live is not None:
+                self.update_from(live.history(), writers=race.writers)
+
+        live = LiveRace(race, url, store=store, api_token=api_token, on_operation=progress)
+        holder["live"] = live
+
+        def finish() -> None:
+            live.done.wait()
+            self.update_from(live.history(), final=True, writers=race.writers)
+
+        live.start()
+        threading.Thread(target=finish, name="statelab-live-board", daemon=True).start()
+        return live
+
     # -- internals --------------------------------------------------------------------------
 
     @staticmethod

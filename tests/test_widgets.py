@@ -356,3 +356,21 @@ def test_sweep_chart_compares_modes() -> None:
 
 def test_all_is_sorted() -> None:
     assert sw.__all__ == sorted(sw.__all__)
+
+
+def test_run_live_updates_the_board_from_real_threads() -> None:
+    """Live mode over HTTP: the board follows the growing history and ends on the final one."""
+    from statelab.sidecar import start
+    from statelab.widgets import RaceBoard
+
+    sidecar = start(0, "live-board", quiet=True)
+    try:
+        board = RaceBoard(writers=3, increments=4, mode="first-write", seed=2)
+        live = board.run_live(sidecar.url)
+        history = live.wait(timeout=60)
+        assert board.update_from(history, final=True)  # what the finisher thread also does
+        assert len(board.history) == len(history) > 0
+        assert board.report.final_total == board.report.expected == 12
+        assert "live" in repr(board) or board.history.meta.get("live") is True
+    finally:
+        sidecar.stop()
