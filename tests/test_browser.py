@@ -32,7 +32,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import httpx
 import pytest
@@ -103,17 +103,15 @@ class Lab:
             self.http.delete(f"/api/kernels/{kernel['id']}")
 
 
-# Module scope, not session: playwright's sync API keeps an asyncio loop running in this thread
-# while it is open, and later test modules call asyncio.run().
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    _require_browser_tools()  # no server to start if the browser is missing
-    base_dir = tmp_path_factory.mktemp("jupyterlab")
+def serve_jupyter(app: str, base_dir: Path, files: Iterable[Path], server_class: type[Lab],
+                  ) -> Iterator[Lab]:
+    """Run ``python -m <app>`` (``jupyterlab`` or ``notebook``) on a free loopback port with a
+    token, its own JUPYTER_* directories and a root holding copies of *files*; yield a
+    *server_class* once ``/api/status`` answers, and stop the process afterwards."""
     root, home = base_dir / "root", base_dir / "home"
     root.mkdir()
-    for notebook in NOTEBOOKS:
-        shutil.copy(notebook, root / notebook.name)
-    shutil.copy(ROOT / "notebooks" / "nbval-sanitize.cfg", root / "nbval-sanitize.cfg")
+    for path in files:
+        shutil.copy(path, root / path.name)
     # the news/update pop-up covers the bottom right corner: off, as on Binder
     app_settings = home / "app-settings"
     app_settings.mkdir(parents=True)
@@ -126,15 +124,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
            "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
            "IPYTHONDIR": str(home / "ipython"), "STATELAB_PROGRESS_FILE": str(progress)}
     env.pop("STATELAB_DAPR_URL", None)  # each notebook starts its own sidecar
+    app_class = {"jupyterlab": "LabApp", "notebook": "JupyterNotebookApp"}[app]
     port, token = free_port(), "statelab-browser-tests"
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+    command = [sys.executable, "-m", app, "--no-browser", "--allow-root",
                "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               f"--LabApp.app_settings_dir={app_settings}",
+               f"--{app_class}.app_settings_dir={app_settings}",
                # window.jupyterapp: the tests read the notebook model (execution counts,
                # output types, tags); cells are still run from the menus
-               "--LabApp.expose_app_in_browser=True"]
-    log_path = base_dir / "jupyterlab.log"
+               f"--{app_class}.expose_app_in_browser=True"]
+    log_path = base_dir / f"{app}.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(command, env=env, cwd=root, stdout=log,
                                stderr=subprocess.STDOUT)
@@ -149,9 +148,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter lab did not start:\n{log_path.read_text()[-4000:]}")
+                raise RuntimeError(f"{app} did not start:\n{log_path.read_text()[-4000:]}")
             time.sleep(0.2)  # polling the server's start, not waiting for a race
-        server = Lab(base, token, root, progress, log_path)
+        server = server_class(base, token, root, progress, log_path)
         yield server
         server.http.close()
     finally:
@@ -162,6 +161,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             process.kill()
             process.wait(10)
         log.close()
+
+
+# Module scope, not session: playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, and later test modules call asyncio.run().
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    _require_browser_tools()  # no server to start if the browser is missing
+    files = [*NOTEBOOKS, ROOT / "notebooks" / "nbval-sanitize.cfg"]
+    yield from serve_jupyter("jupyterlab", tmp_path_factory.mktemp("jupyterlab"), files, Lab)
 
 
 @pytest.fixture(scope="module")

@@ -17,18 +17,10 @@ path (the default "prepend" import mode). Every wait is on a condition, never a 
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any, Iterator
 
-import httpx
 import pytest
-from support import free_port
 from test_browser import (
     ARTIFACTS,
     CELLS_JS,
@@ -38,6 +30,7 @@ from test_browser import (
     WIDGET_MIME,
     Lab,
     _missing,
+    serve_jupyter,
     _require_browser_tools,
     _set_slider,
     error_outputs,
@@ -97,59 +90,8 @@ def _require_tools() -> str:
 @pytest.fixture(scope="module")
 def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Notebook7]:
     _require_tools()  # no server to start if the browser is missing
-    base_dir = tmp_path_factory.mktemp("notebook7")
-    root, home = base_dir / "root", base_dir / "home"
-    root.mkdir()
-    shutil.copy(ROOT / "notebooks" / NOTEBOOK, root / NOTEBOOK)
-    # the news/update pop-up: off, as on Binder (Notebook 7 reads the same overrides.json)
-    app_settings = home / "app-settings"
-    app_settings.mkdir(parents=True)
-    shutil.copy(ROOT / "binder" / "overrides.json", app_settings / "overrides.json")
-    progress = base_dir / "progress.json"
-    env = {**os.environ,
-           "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(home / "user-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-           "IPYTHONDIR": str(home / "ipython"), "STATELAB_PROGRESS_FILE": str(progress)}
-    env.pop("STATELAB_DAPR_URL", None)  # the notebook starts its own sidecar
-    port, token = free_port(), "statelab-browser-tests"
-    command = [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
-               "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               f"--JupyterNotebookApp.app_settings_dir={app_settings}",
-               # window.jupyterapp: the test reads the notebook model (execution counts,
-               # output types); cells are still run from the menus
-               "--JupyterNotebookApp.expose_app_in_browser=True"]
-    log_path = base_dir / "notebook7.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(command, env=env, cwd=root, stdout=log,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/api/status", params={"token": token},
-                             timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"jupyter notebook did not start:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.2)  # polling the server's start, not waiting for a race
-        server = Notebook7(base, token, root, progress, log_path)
-        yield server
-        server.http.close()
-    finally:
-        process.terminate()  # jupyter_server shuts its kernels down on SIGTERM
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        log.close()
+    yield from serve_jupyter("notebook", tmp_path_factory.mktemp("notebook7"),  # type: ignore[misc]
+                             [ROOT / "notebooks" / NOTEBOOK], Notebook7)
 
 
 @pytest.fixture
