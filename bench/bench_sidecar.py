@@ -16,7 +16,9 @@ What it measures (all on 127.0.0.1, every process it starts is stopped in ``fina
 * A single sequential ``httpx.Client`` loop (GET and etag-checked save) against each server.
 * The store floor, in this process: ``RedisStore.get`` / ``RedisStore.set`` (etag-checked) and a
   bare ``EVALSHA`` of ``SAVE_SCRIPT`` with the same arguments on the same redis-py client, for
-  fakeredis and for the real server, interleaved in small blocks.
+  the embedded store (fakeredis, where the store runs the script's commands directly: see
+  ``statelab/stores/fakeredis_direct.py``), for the same store forced onto EVALSHA
+  (``scripts="lua"``) and for the real server, interleaved in small blocks.
 
 The machine is shared and noisy: every section runs several rounds, each visiting the variants in
 a fresh random order; tables show the median over rounds.
@@ -57,6 +59,7 @@ GET_POOL = 100                             # keys read in rotation by the GET lo
 # Reference profile: statelab with its in-memory store (a dict), GET only (its etags are UUIDs):
 # the cost of statelab's own HTTP adapter and API layer without a Redis behind them.
 MEMORY = "statelab·memory"
+FAKEREDIS_LUA = "fakeredis·lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Targets (see DESIGN.md, Performance notes).
@@ -457,6 +460,7 @@ def store_section(stores: dict[str, Any], rounds: int, seconds: float,
                   log: Callable[[str], None]) -> dict[tuple[str, str], OpStats]:
     """RedisStore.get / etag-checked RedisStore.set / bare EVALSHA, interleaved in blocks."""
     from statelab.stores.base import SetRequest
+    from statelab.stores.redis_store import SAVE_SCRIPT
 
     stats: dict[tuple[str, str], OpStats] = {}
     pool = 512
@@ -473,7 +477,7 @@ def store_section(stores: dict[str, Any], rounds: int, seconds: float,
         for backend in order:
             store = stores[backend]
             client = store.client
-            sha = store._save.sha
+            sha = client.script_load(SAVE_SCRIPT)  # the direct path never loads it
             data = store.encode(VALUE)
             ver = versions[backend]
             times: dict[str, list[float]] = {"get": [], "set": [], "evalsha": []}
@@ -644,9 +648,16 @@ def main(argv: list[str] | None = None) -> int:
             # -- store floor (in-process) ---------------------------------------------------
             from statelab.components import load_components
 
+            from statelab.components import embedded_redis_client
+            from statelab.stores.redis_store import RedisStore
+
             for name, folder in (("fakeredis", embedded_dir), ("real redis", redis_dir)):
                 component = load_components(folder)[0]
                 stores[name] = component.open()
+            # The same store forced onto EVALSHA on fakeredis: the cost of the Lua path, and
+            # of RedisStore's own code around the script.
+            stores[FAKEREDIS_LUA] = RedisStore(
+                embedded_redis_client("bench-lua", single_connection=True), scripts="lua")
             store_stats = store_section(stores, store_rounds, store_seconds, log)
 
             # -- single sequential Python client -------------------------------------------

@@ -237,3 +237,19 @@ def test_a_real_replica_serves_stale_reads_and_dapr_ignores_missing_acks() -> No
     finally:
         replica.stop()
         primary.stop()
+
+
+def test_a_failing_redis_call_in_the_script_reads_like_redis_7_on_both_backends(
+        client: Any) -> None:
+    """A version that HINCRBY can't increment: Redis 7 appends the script's SHA and line."""
+    store = RedisStore(client)
+    client.hset("myapp||k", mapping={"data": "1", "version": "abc"})
+    pattern = (r"ERR hash value is not an integer script: [0-9a-f]{40}, "
+               r"on @user_script:\d+\.$")
+    with pytest.raises(StoreError, match="^failed to set key myapp\\|\\|k: " + pattern):
+        store.set(SetRequest("myapp||k", 2))
+    with pytest.raises(StoreError, match="^" + pattern):
+        store.multi([TransactionOperation("upsert", SetRequest("myapp||k", 3))], {})
+    client.hset("myapp||k", "version", str(2**63 - 1))
+    with pytest.raises(StoreError, match="increment or decrement would overflow script: "):
+        store.set(SetRequest("myapp||k", 4))

@@ -14,8 +14,6 @@ uses :class:`~statelab.stores.redis_store.RedisStore`.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import threading
 from typing import Any, Sequence
 
@@ -28,25 +26,15 @@ from .base import (
     TransactionOperation,
     check_request_options,
 )
-from .redis_store import DELETE_SCRIPT, REDIS_FEATURES, SAVE_SCRIPT, RedisStore
+from .redis_store import (
+    DELETE_SCRIPT,
+    REDIS_FEATURES,
+    SAVE_SCRIPT,
+    RedisStore,
+    redis7_script_error,
+)
 
 __all__ = ["RedisModelStore"]
-
-
-@functools.lru_cache(maxsize=None)
-def _script_site(script: str, message_start: str) -> tuple[str, int]:
-    """The SHA of *script* and the line of its ``error("<message_start>...`` call."""
-    sha = hashlib.sha1(script.encode()).hexdigest()
-    line = next(i for i, text in enumerate(script.splitlines(), start=1)
-                if f'error("{message_start}' in text)
-    return sha, line
-
-
-def _script_error(script: str, message_start: str, key: str) -> str:
-    """The text a Redis 7 server returns when *script* raises at its ``error(...)`` line."""
-    sha, line = _script_site(script, message_start)
-    return (f"ERR user_script:{line}: {message_start}{key} script: {sha}, "
-            f"on @user_script:{line}.")
 
 
 class RedisModelStore:
@@ -76,7 +64,7 @@ class RedisModelStore:
             allowed = str(entry["version"]) == expected or (
                 not entry["first-write"] and expected == "0")
             if not allowed:
-                raise _ScriptError(_script_error(SAVE_SCRIPT, "failed to set key ", key))
+                raise _ScriptError(redis7_script_error(SAVE_SCRIPT, "failed to set key ", key))
             entry["data"] = data
             entry["first-write"] = entry["first-write"] or first_write
             entry["version"] += 1
@@ -86,7 +74,7 @@ class RedisModelStore:
     def _delete_script(self, key: str, expected: str) -> None:
         entry = self._hashes.get(key)
         if entry is not None and str(entry["version"]) != expected and expected != "0":
-            raise _ScriptError(_script_error(DELETE_SCRIPT, "failed to delete ", key))
+            raise _ScriptError(redis7_script_error(DELETE_SCRIPT, "failed to delete ", key))
         self._hashes.pop(key, None)
 
     # -- Store protocol ---------------------------------------------------------------------

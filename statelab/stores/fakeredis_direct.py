@@ -1,0 +1,215 @@
+"""The Redis store's hot commands, run directly on an in-process fakeredis server.
+
+Why this exists: on the embedded server, a redis-py command costs about 45 us, most of it
+redis-py packing the request and fakeredis parsing it back; and one EVALSHA of the save script
+costs about 300 us, because fakeredis runs Lua through lupa (compiling the text, a full Lua
+garbage collection and a globals check on every call). That set the embedded sidecar's HTTP
+throughput, far below what the HTTP layer allows (``bench/bench_sidecar.py``).
+
+When the server lives in this process, statelab can skip the protocol and hand the very same
+Redis commands the scripts issue (``HMGET``, ``HSET``, ``HINCRBY``, ``HGET``, ``DEL``) and the
+read's ``HGETALL`` to fakeredis's own command implementations, for about 6 us each. A script's
+commands run under the server lock that also makes a Lua script atomic on fakeredis, so no
+other client (a learner's redis-py client on the same server, say) sees half a save. Because
+fakeredis's command layer does the work, expiry, keyspace notifications and ``WATCH``
+invalidation behave exactly as they do for the Lua path.
+
+The rules are those of :data:`~statelab.stores.redis_store.SAVE_SCRIPT` and
+:data:`~statelab.stores.redis_store.DELETE_SCRIPT`, decided in Python. The fast path takes only
+the states where the script cannot fail half way: a missing key, or a hash whose ``version`` is
+absent or a plain integer that ``HINCRBY`` can increment. Anything else (a legacy plain value, a
+version like ``"abc"``) is handed back before anything is written, and the caller runs the Lua
+script, whose error text is then the real one. ``tests/test_fakeredis_direct.py`` runs the same
+operations on ordinary and odd states through both paths and requires identical answers and
+identical stored data; the contract tests run the embedded profile on this path.
+
+It relies on fakeredis internals (``FakeSocket._run_command``, ``FakeServer.lock``, the
+database's ``_dict`` and the ``Hash`` model's ``_values``), checked when attaching: on a fakeredis without them, :meth:`DirectFakeredis.attach`
+returns None and the store keeps using redis-py and Lua everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+__all__ = ["DirectFakeredis", "HandBack", "ScriptRefused"]
+
+# The integers Redis's HINCRBY parses (string2ll) and can add 1 to without overflow.
+_PLAIN_INTEGER = re.compile(rb"-?[1-9][0-9]{0,18}|0")
+_INT64_MAX = 2**63 - 1
+
+
+class HandBack(Exception):
+    """The state is unusual: run the Lua script instead (nothing was written)."""
+
+
+class ScriptRefused(Exception):
+    """The script's own ``error(...)``: the ETag check failed (same rule as the Lua text)."""
+
+
+def _incrementable(version: bytes | None) -> bool:
+    return version is None or (_PLAIN_INTEGER.fullmatch(version) is not None
+                               and int(version) < _INT64_MAX)
+
+
+class DirectFakeredis:
+    """A private connection to one database of an in-process fakeredis server."""
+
+    def __init__(self, server: Any, db: int) -> None:
+        import redis
+        from fakeredis._socket._fakesocket import FakeSocket
+
+        self._server = server
+        self._lock = server.lock
+        self._socket = FakeSocket(server, db, client_class=redis.Redis)
+        self._db = self._socket._db
+        self._simple_error: type = _simple_error_class()
+        self._hash_type: type = _hash_class()
+        self._item_type: type = _item_class()
+        self._commands = {name: self._socket._name_to_func(name)
+                          for name in ("hgetall", "hmget", "hset", "hincrby", "hget", "del")}
+
+    @classmethod
+    def attach(cls, client: Any) -> DirectFakeredis | None:
+        """A direct connection beside *client*, if it is a fakeredis client of this process."""
+        kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+        server = kwargs.get("server")
+        if server is None or type(server).__module__.split(".")[0] != "fakeredis":
+            return None
+        try:
+            direct = cls(server, int(kwargs.get("db", 0) or 0))
+            # The internals relied on, checked once: a different layout keeps Lua.
+            direct._socket._run_command  # noqa: B018
+            direct._db._dict  # noqa: B018
+            direct._hash_type()._expiry_heap  # noqa: B018
+            direct._db.notify_watch  # noqa: B018
+            server.subscribers, server.psubscribers  # noqa: B018
+        except Exception:  # noqa: BLE001 - another fakeredis layout: stay on redis-py and Lua
+            return None
+        return direct
+
+    # -- one command ---------------------------------------------------------------------
+
+    def _call(self, name: str, *args: bytes) -> Any:
+        """One command as a script's ``redis.pcall`` sees it (errors are returned); lock held."""
+        func, sig = self._commands[name]
+        return self._socket._run_command(func, sig, list(args), True)
+
+    def _enter(self) -> None:
+        """What fakeredis does before every command: stop if down, fix the clock for expiry."""
+        if not self._server.connected:
+            raise HandBack("the server is disconnected")
+        self._db.time = time.time()
+
+    # -- the store's operations ----------------------------------------------------------
+
+    def hgetall(self, key: str) -> dict[bytes, bytes]:
+        """``HGETALL key``, read straight from the hash (a copy, taken under the server lock).
+
+        The read is the one operation short enough to skip fakeredis's command layer too (it
+        writes nothing, so there is nothing to notify); a key that is past its TTL, a hash
+        with per-field TTLs (whose expiry fakeredis reports as a side effect of commands) and
+        a key of another type go through ``HGETALL`` as a command instead.
+        """
+        raw_key = key.encode()
+        with self._lock:
+            self._enter()
+            item = self._db._dict.get(raw_key)
+            if item is None:
+                return {}
+            if self._plain(item):
+                return item.value.getall()  # a copy
+            fields = self._call("hgetall", raw_key)
+        if isinstance(fields, self._simple_error):
+            raise HandBack(str(fields))  # WRONGTYPE: the store reads it as a plain string
+        if isinstance(fields, list):  # a flat RESP2 array on some fakeredis versions
+            return dict(zip(fields[::2], fields[1::2]))
+        return dict(fields)
+
+    def save(self, key: str, expected: str, data: bytes, first_write: bool) -> int:
+        """SAVE_SCRIPT: the new version, or :class:`ScriptRefused` when the ETag check fails.
+
+        On a plain state (no key, or a live hash without per-field TTLs) and with nobody
+        subscribed to keyspace events, the hash is read and written in place, which is what
+        the script's HMGET, HSET and HINCRBY do to it, and WATCHers are told, as fakeredis's
+        command layer would tell them. Otherwise the same three commands run through that
+        layer, so every side effect (lazy expiry, notifications) is fakeredis's own.
+        """
+        raw_key = key.encode()
+        with self._lock:
+            self._enter()
+            item = self._db._dict.get(raw_key)
+            in_place = self._plain(item) and not (self._server.subscribers
+                                                   or self._server.psubscribers)
+            if in_place:
+                fields = item.value if item is not None else None
+                current = fields.get(b"version") if fields is not None else None
+                sticky = fields.get(b"first-write") if fields is not None else None
+            else:
+                reply = self._call("hmget", raw_key, b"version", b"first-write")
+                if isinstance(reply, self._simple_error):
+                    raise HandBack("not a hash")  # the script deletes it and starts over
+                current, sticky = reply
+            wanted = expected.encode()
+            allowed = (current is None or current == b"" or current == wanted
+                       or (sticky is None and wanted == b"0"))
+            if not allowed:
+                raise ScriptRefused()
+            if not _incrementable(current):
+                raise HandBack("HINCRBY would fail")  # the script's error text comes from Redis
+            if not in_place:
+                if first_write:
+                    self._call("hset", raw_key, b"data", data, b"first-write", b"0")
+                else:
+                    self._call("hset", raw_key, b"data", data)
+                return int(self._call("hincrby", raw_key, b"version", b"1"))
+            version = 1 if current is None else int(current) + 1
+            if fields is None:
+                fields = self._hash_type()
+                self._db[raw_key] = self._item_type(fields)
+            # Field order as HSET then HINCRBY leave it: existing fields keep their place.
+            fields[b"data"] = data
+            if first_write:
+                fields[b"first-write"] = b"0"
+            fields[b"version"] = str(version).encode()
+            self._db.notify_watch(raw_key)
+        return version
+
+    def _plain(self, item: Any) -> bool:
+        """No key, or a live hash without per-field TTLs: reads and writes have no side effect."""
+        return item is None or (type(item.value) is self._hash_type
+                                and not item.value._expiry_heap
+                                and (item.expireat is None or item.expireat >= self._db.time))
+
+    def delete(self, key: str, expected: str) -> None:
+        """DELETE_SCRIPT: removes the key, or :class:`ScriptRefused` on an ETag mismatch."""
+        raw_key = key.encode()
+        with self._lock:
+            self._enter()
+            current = self._call("hget", raw_key, b"version")
+            wanted = expected.encode()
+            allowed = (current is None or isinstance(current, self._simple_error)
+                       or current == b"" or current == wanted or wanted == b"0")
+            if not allowed:
+                raise ScriptRefused()
+            self._call("del", raw_key)
+
+
+def _item_class() -> type:
+    from fakeredis._core import Item
+
+    return Item
+
+
+def _hash_class() -> type:
+    from fakeredis.model import Hash
+
+    return Hash
+
+
+def _simple_error_class() -> type:
+    from fakeredis._helpers import SimpleError
+
+    return SimpleError

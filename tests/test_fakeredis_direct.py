@@ -1,0 +1,284 @@
+"""The direct path on an in-process fakeredis answers exactly like the Lua scripts.
+
+:class:`RedisStore` runs its save, delete and get commands straight on an embedded fakeredis
+server (``statelab/stores/fakeredis_direct.py``). These tests put the same keys, in ordinary and
+odd states (legacy plain values, versions that are not integers, TTLs, other types), through
+that path and through the Lua scripts (EVALSHA, on fakeredis and on a real redis-server), and
+require the same answer (result or exception, error text included) and the same stored key
+afterwards. They also show the path is atomic against other clients and keeps WATCH working.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterator
+
+import fakeredis
+import pytest
+import redis
+
+from statelab.components import default_components, embedded_redis_client
+from statelab.stores.base import DeleteRequest, EtagError, SetRequest
+from statelab.stores.fakeredis_direct import DirectFakeredis
+from statelab.stores.redis_store import RedisStore
+from support import RedisServer
+
+KEY = "myapp||k"
+
+# Initial states of KEY, written with plain redis-py commands.
+STATES: dict[str, Callable[[Any], None]] = {
+    "missing": lambda c: None,
+    "v1": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "1"}),
+    "v7 sticky": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "7",
+                                                "first-write": "0"}),
+    "sticky empty flag": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "2",
+                                                        "first-write": ""}),
+    "data only": lambda c: c.hset(KEY, mapping={"data": '"a"'}),
+    "version only": lambda c: c.hset(KEY, mapping={"version": "3"}),
+    "empty version": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": ""}),
+    "version abc": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "abc"}),
+    "version 007": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "007"}),
+    "version -3": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "-3"}),
+    "version 0": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "0"}),
+    "version max int64": lambda c: c.hset(KEY, mapping={"data": '"a"',
+                                                        "version": str(2**63 - 1)}),
+    "version max-1": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": str(2**63 - 2)}),
+    "version +1": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "+1"}),
+    "legacy string": lambda c: c.set(KEY, '{"legacy":true}'),
+    "list": lambda c: c.rpush(KEY, "x"),
+    "v1 with ttl": lambda c: (c.hset(KEY, mapping={"data": '"a"', "version": "1"}),
+                              c.expire(KEY, 1000)),
+    "extra fields": lambda c: c.hset(KEY, mapping={"data": '"a"', "version": "4", "z": "1"}),
+}
+
+ETAGS = [None, "1", "7", "0", "", "-3", "abc", "007", str(2**63 - 1), str(2**63 - 2)]
+CONCURRENCY = ["", "first-write", "last-write"]
+
+
+def operations() -> list[tuple[str, Callable[[RedisStore], Any]]]:
+    ops: list[tuple[str, Callable[[RedisStore], Any]]] = [
+        ("get", lambda s: s.get(KEY, {}))]
+    for etag in ETAGS:
+        for concurrency in CONCURRENCY:
+            ops.append((f"set etag={etag!r} {concurrency}",
+                        lambda s, e=etag, c=concurrency: s.set(SetRequest(
+                            KEY, {"n": 1}, etag=e, concurrency=c))))
+            ops.append((f"delete etag={etag!r} {concurrency}",
+                        lambda s, e=etag, c=concurrency: s.delete(DeleteRequest(
+                            KEY, etag=e, concurrency=c))))
+    ops.append(("set ttl 50", lambda s: s.set(SetRequest(KEY, 2, metadata={
+        "ttlInSeconds": "50"}))))
+    ops.append(("set ttl -1", lambda s: s.set(SetRequest(KEY, 2, metadata={
+        "ttlInSeconds": "-1"}))))
+    return ops
+
+
+def outcome(action: Callable[[], Any]) -> tuple[str, str]:
+    try:
+        return "ok", repr(action())
+    except Exception as exc:  # noqa: BLE001 - the exception is the answer being compared
+        return type(exc).__name__, str(exc)
+
+
+def stored(client: Any) -> tuple[Any, ...]:
+    """Everything observable about KEY: type, content, whether it expires."""
+    kind = client.type(KEY)
+    if kind == b"hash":
+        content: Any = client.hgetall(KEY)
+    elif kind == b"string":
+        content = client.get(KEY)
+    elif kind == b"list":
+        content = client.lrange(KEY, 0, -1)
+    else:
+        content = None
+    ttl = client.ttl(KEY)
+    return kind, content, "expires" if ttl > 0 else ttl
+
+
+def compare(direct_client: Any, reference_client: Any, reference: RedisStore) -> list[str]:
+    direct = RedisStore(direct_client)
+    assert direct.direct is not None
+    mismatches = []
+    for state_name, prepare in STATES.items():
+        for op_name, op in operations():
+            answers = []
+            for client, store in ((direct_client, direct), (reference_client, reference)):
+                client.delete(KEY)
+                prepare(client)
+                answers.append((outcome(lambda: op(store)), stored(client)))
+            if answers[0] != answers[1]:
+                mismatches.append(f"{state_name} / {op_name}: direct {answers[0]} "
+                                  f"!= lua {answers[1]}")
+    return mismatches
+
+
+@pytest.fixture
+def fake_clients() -> Iterator[tuple[Any, Any]]:
+    direct = embedded_redis_client("direct-tests", db=3)
+    lua = embedded_redis_client("direct-tests-lua", db=3)
+    for client in (direct, lua):
+        client.flushdb()
+    yield direct, lua
+    for client in (direct, lua):
+        client.close()
+
+
+def test_same_answers_and_data_as_lua_on_fakeredis(fake_clients: tuple[Any, Any]) -> None:
+    direct, lua = fake_clients
+    assert compare(direct, lua, RedisStore(lua, scripts="lua")) == []
+
+
+@pytest.mark.real_redis
+def test_same_answers_and_data_as_lua_on_a_real_server(fake_clients: tuple[Any, Any],
+                                                      redis_server: RedisServer) -> None:
+    real = redis_server.client(db=7)
+    try:
+        assert compare(fake_clients[0], real, RedisStore(real)) == []
+    finally:
+        real.flushdb()
+        real.close()
+
+
+def test_the_embedded_store_uses_the_direct_path() -> None:
+    store = default_components()[0].open()
+    assert isinstance(store, RedisStore) and store.direct is not None
+
+
+def test_lua_can_be_forced_and_other_clients_never_attach() -> None:
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    assert RedisStore(client, scripts="lua").direct is None
+    assert RedisStore(client).direct is not None
+    # A client of a real server (never connected here) has no in-process server to attach to.
+    assert DirectFakeredis.attach(redis.Redis(host="127.0.0.1", port=1)) is None
+    assert DirectFakeredis.attach(object()) is None
+    with pytest.raises(ValueError, match="'auto' or 'lua'"):
+        RedisStore(client, scripts="fast")  # type: ignore[arg-type]
+
+
+def test_the_lua_script_runs_for_odd_states() -> None:
+    """Handed back states go through EVALSHA: the script is then loaded on the server."""
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    store = RedisStore(client)
+    store.set(SetRequest(KEY, 1))
+    assert client.script_exists(store._save.sha) == [False]  # the direct path needs no script
+    client.hset(KEY, "version", "abc")
+    with pytest.raises(Exception, match="hash value is not an integer"):
+        store.set(SetRequest(KEY, 2))
+    assert client.script_exists(store._save.sha) == [True]
+
+
+def test_a_disconnected_server_fails_like_redis_py() -> None:
+    server = fakeredis.FakeServer()
+    store = RedisStore(fakeredis.FakeRedis(server=server))
+    server.connected = False
+    for action in (lambda: store.get(KEY, {}), lambda: store.set(SetRequest(KEY, 1)),
+                   lambda: store.delete(DeleteRequest(KEY))):
+        with pytest.raises(redis.ConnectionError):
+            action()
+
+
+def test_saves_invalidate_watch_like_any_write() -> None:
+    server = fakeredis.FakeServer()
+    learner = fakeredis.FakeRedis(server=server)
+    store = RedisStore(fakeredis.FakeRedis(server=server))
+    store.set(SetRequest(KEY, 1))
+    with learner.pipeline() as pipe:
+        pipe.watch(KEY)
+        store.set(SetRequest(KEY, 2))
+        pipe.multi()
+        pipe.hset(KEY, "data", "mine")
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    assert learner.hgetall(KEY) == {b"data": b"2", b"version": b"2"}
+
+
+def test_etag_checked_increments_stay_atomic_against_lua_writers() -> None:
+    """Threads increment one counter with ETags and retries, half through the direct path and
+    half through EVALSHA on the same server: no increment is lost."""
+    server = fakeredis.FakeServer()
+    stores = [RedisStore(fakeredis.FakeRedis(server=server), scripts=mode)
+              for mode in ("auto", "lua", "auto", "lua")]
+    stores[0].set(SetRequest(KEY, 0))
+    increments = 60
+    start = threading.Barrier(len(stores))
+    conflicts = [0] * len(stores)
+
+    def writer(index: int) -> None:
+        store = stores[index]
+        start.wait()
+        for _ in range(increments):
+            while True:
+                current = store.get(KEY, {})
+                assert current is not None
+                try:
+                    store.set(SetRequest(KEY, int(current.data) + 1, etag=current.etag,
+                                         concurrency="first-write"))
+                    break
+                except EtagError:
+                    conflicts[index] += 1
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    final = stores[1].get(KEY, {})
+    assert final is not None
+    assert int(final.data) == increments * len(stores)
+    assert final.etag == str(increments * len(stores) + 1)
+
+
+def notifications(client: Any, action: Callable[[], Any]) -> list[tuple[bytes, bytes]]:
+    """The keyspace events *action* publishes, as a subscriber on the same server sees them."""
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.psubscribe("__key*__:*")
+    pubsub.subscribe("end-of-test")
+    try:
+        action()
+        client.publish("end-of-test", "")  # delivered after every event the action caused
+        seen = []
+        for _ in range(1000):
+            message = pubsub.get_message(timeout=5)
+            if message is None:
+                continue  # a subscribe confirmation, filtered out
+            if message["channel"] == b"end-of-test":
+                return seen
+            seen.append((message["channel"], message["data"]))
+        raise AssertionError(f"the end marker never arrived; events so far: {seen}")
+    finally:
+        pubsub.close()
+
+
+def test_with_a_keyspace_subscriber_saves_notify_as_the_script_does() -> None:
+    """A learner watching ``__keyspace@0__:*`` sees the events Lua's commands publish; the
+    direct path then runs its commands through fakeredis's command layer, not in place."""
+    events = {}
+    for mode in ("auto", "lua"):
+        client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        store = RedisStore(client, scripts=mode)  # type: ignore[arg-type]
+
+        def scenario(store: RedisStore = store) -> None:
+            store.set(SetRequest(KEY, 1, concurrency="first-write"))
+            store.set(SetRequest(KEY, 2, etag="1"))
+            with pytest.raises(EtagError):
+                store.set(SetRequest(KEY, 3, etag="1"))
+            store.delete(DeleteRequest(KEY, etag="2"))
+
+        events[mode] = notifications(client, scenario)
+    assert events["auto"] == events["lua"]
+    assert (b"__keyspace@0__:" + KEY.encode(), b"hset") in events["auto"]
+    assert (b"__keyevent@0__:hincrby", KEY.encode()) in events["auto"]
+    assert (b"__keyspace@0__:" + KEY.encode(), b"del") in events["auto"]
+
+
+def test_with_a_keyspace_subscriber_answers_and_data_stay_the_same(
+        fake_clients: tuple[Any, Any]) -> None:
+    direct, lua = fake_clients
+    listeners = [client.pubsub() for client in (direct, lua)]
+    for listener in listeners:
+        listener.psubscribe("__keyspace@*")
+    try:
+        assert compare(direct, lua, RedisStore(lua, scripts="lua")) == []
+    finally:
+        for listener in listeners:
+            listener.close()
