@@ -10,7 +10,7 @@ What it measures (all on 127.0.0.1, every process it starts is stopped in ``fina
   of a separate process) serving a constant ASGI app (200 + a small body for GET, 204 for POST).
 * wrk (``-t1 -c1`` and ``-t1 -c16``, ``--latency``) for GET and for an *etag-checked save*: a POST
   whose item carries the key's correct etag with ``options.concurrency=first-write``, so the
-  Lua compare path succeeds. Each save cell uses a fresh pool of keys pre-populated at version 1
+  ETag comparison succeeds. Each save cell uses a fresh pool of keys pre-populated at version 1
   through the API; ``bench/wrk_save.lua`` writes key ``i % pool`` with etag ``1 + i // pool``.
   Non-2xx answers (wrk counts status >= 400) are reported and must be zero.
 * A single sequential ``httpx.Client`` loop (GET and etag-checked save) against each server.
