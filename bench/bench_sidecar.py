@@ -646,9 +646,7 @@ def main(argv: list[str] | None = None) -> int:
             print(flush=True)
 
             # -- store floor (in-process) ---------------------------------------------------
-            from statelab.components import load_components
-
-            from statelab.components import embedded_redis_client
+            from statelab.components import embedded_redis_client, load_components
             from statelab.stores.redis_store import RedisStore
 
             for name, folder in (("fakeredis", embedded_dir), ("real redis", redis_dir)):

@@ -59,15 +59,18 @@ class DirectFakeredis:
 
     def __init__(self, server: Any, db: int) -> None:
         import redis
+        from fakeredis._core import Item
+        from fakeredis._helpers import SimpleError
         from fakeredis._socket._fakesocket import FakeSocket
+        from fakeredis.model import Hash
 
         self._server = server
         self._lock = server.lock
         self._socket = FakeSocket(server, db, client_class=redis.Redis)
         self._db = self._socket._db
-        self._simple_error: type = _simple_error_class()
-        self._hash_type: type = _hash_class()
-        self._item_type: type = _item_class()
+        self._simple_error: type = SimpleError
+        self._hash_type: type = Hash
+        self._item_type: type = Item
         self._commands = {name: self._socket._name_to_func(name)
                           for name in ("hgetall", "hmget", "hset", "hincrby", "hget", "del")}
 
@@ -128,6 +131,12 @@ class DirectFakeredis:
             return dict(zip(fields[::2], fields[1::2]))
         return dict(fields)
 
+    def _plain(self, item: Any) -> bool:
+        """No key, or a live hash without per-field TTLs: reads and writes have no side effect."""
+        return item is None or (type(item.value) is self._hash_type
+                                and not item.value._expiry_heap
+                                and (item.expireat is None or item.expireat >= self._db.time))
+
     def save(self, key: str, expected: str, data: bytes, first_write: bool) -> int:
         """SAVE_SCRIPT: the new version, or :class:`ScriptRefused` when the ETag check fails.
 
@@ -177,12 +186,6 @@ class DirectFakeredis:
             self._db.notify_watch(raw_key)
         return version
 
-    def _plain(self, item: Any) -> bool:
-        """No key, or a live hash without per-field TTLs: reads and writes have no side effect."""
-        return item is None or (type(item.value) is self._hash_type
-                                and not item.value._expiry_heap
-                                and (item.expireat is None or item.expireat >= self._db.time))
-
     def delete(self, key: str, expected: str) -> None:
         """DELETE_SCRIPT: removes the key, or :class:`ScriptRefused` on an ETag mismatch."""
         raw_key = key.encode()
@@ -196,20 +199,3 @@ class DirectFakeredis:
                 raise ScriptRefused()
             self._call("del", raw_key)
 
-
-def _item_class() -> type:
-    from fakeredis._core import Item
-
-    return Item
-
-
-def _hash_class() -> type:
-    from fakeredis.model import Hash
-
-    return Hash
-
-
-def _simple_error_class() -> type:
-    from fakeredis._helpers import SimpleError
-
-    return SimpleError

@@ -98,11 +98,8 @@ def _redis7_wording(error: Exception) -> str:
     """
     text = str(error)
     match = _FAKEREDIS_SCRIPT_ERROR.match(text)
-    bare = text[4:] if text.startswith("ERR ") else text
-    if not match and " script: " not in text and bare.startswith(_HINCRBY_ERRORS):
-        sha, line = _script_site(SAVE_SCRIPT, 'redis.call("HINCRBY"')
-        text = f"{bare} script: {sha}, on @user_script:{line}."
-    elif match:
+    bare = text.removeprefix("ERR ")
+    if match:
         line = match["line"]
         message = match["message"]
         try:
@@ -113,6 +110,9 @@ def _redis7_wording(error: Exception) -> str:
             pass
         text = (f"user_script:{line}: {message} script: {match['sha']}, "
                 f"on @user_script:{line}.")
+    elif " script: " not in text and bare.startswith(_HINCRBY_ERRORS):
+        sha, line = _script_site(SAVE_SCRIPT, 'redis.call("HINCRBY"')
+        text = f"{bare} script: {sha}, on @user_script:{line}."
     return text if text.startswith("ERR ") else "ERR " + text
 
 
