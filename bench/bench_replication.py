@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from statelab.replication import ReplicaScenario, consistency_report  # noqa: E402
-from statelab.stores.replicated_store import LagModel  # noqa: E402
+from statelab.sim.replication import ReplicaScenario, consistency_report  # noqa: E402
+from statelab.stores.replicated import LagModel  # noqa: E402
 
 
 def main() -> int:

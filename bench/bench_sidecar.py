@@ -6,7 +6,7 @@ What it measures (all on 127.0.0.1, every process it starts is stopped in ``fina
 * ``statelab run`` as a separate process (``python -m statelab run --port P --components DIR``)
   with (a) the embedded Redis profile (fakeredis) and (b) a real ``redis-server`` it starts on a
   free loopback port; plus (c) the *HTTP floor*: the same server stack (uvicorn with
-  httptools/uvloop, configured and placed exactly as ``statelab.sidecar`` does: a daemon thread
+  httptools/uvloop, configured and placed exactly as ``statelab.server.sidecar`` does: a daemon thread
   of a separate process) serving a constant ASGI app (200 + a small body for GET, 204 for POST).
 * wrk (``-t1 -c1`` and ``-t1 -c16``, ``--latency``) for GET and for an *etag-checked save*: a POST
   whose item carries the key's correct etag with ``options.concurrency=first-write``, so the
@@ -97,7 +97,7 @@ def serve_floor() -> int:
     """Same stack and placement as ``statelab run``: uvicorn in a daemon thread, main waits."""
     import uvicorn
 
-    from statelab.sidecar import _bind, _http_impl, _loop_impl
+    from statelab.server.sidecar import _bind, _http_impl, _loop_impl
 
     sock = _bind(HOST, 0)
     if sock is None:
@@ -460,7 +460,7 @@ def store_section(stores: dict[str, Any], rounds: int, seconds: float,
                   log: Callable[[str], None]) -> dict[tuple[str, str], OpStats]:
     """RedisStore.get / etag-checked RedisStore.set / bare EVALSHA, interleaved in blocks."""
     from statelab.stores.base import SetRequest
-    from statelab.stores.redis_store import SAVE_SCRIPT
+    from statelab.stores.redis.store import SAVE_SCRIPT
 
     stats: dict[tuple[str, str], OpStats] = {}
     pool = 512
@@ -646,8 +646,8 @@ def main(argv: list[str] | None = None) -> int:
             print(flush=True)
 
             # -- store floor (in-process) ---------------------------------------------------
-            from statelab.components import embedded_redis_client, load_components
-            from statelab.stores.redis_store import RedisStore
+            from statelab.dapr.components import embedded_redis_client, load_components
+            from statelab.stores.redis.store import RedisStore
 
             for name, folder in (("fakeredis", embedded_dir), ("real redis", redis_dir)):
                 component = load_components(folder)[0]

@@ -28,9 +28,9 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from statelab.checks import analyse  # noqa: E402
-from statelab.timeline import Timeline, default_title  # noqa: E402
-from statelab.widgets import DEFAULT_RACE, ComparisonView, RaceBoard, SweepChart  # noqa: E402
+from statelab.analysis.races import analyse  # noqa: E402
+from statelab.render.timeline import Timeline, default_title  # noqa: E402
+from statelab.widgets.race_board import DEFAULT_RACE, ComparisonView, RaceBoard, SweepChart  # noqa: E402
 
 
 def median_ms(action: Callable[[], object], rounds: int) -> float:

@@ -10,8 +10,13 @@ Heavy modules (redis-py, fakeredis, uvicorn) load on first use, so ``import stat
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
+import sys
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Sequence
 
 __version__ = "0.1.0"
 
@@ -40,38 +45,77 @@ _LAZY = {
     "ComponentError": "statelab.errors",
     "DaprResponseError": "statelab.errors",
     "EtagMismatchError": "statelab.errors",
-    "History": "statelab.history",
-    "Latency": "statelab.sim",
-    "LiveRace": "statelab.live",
-    "Race": "statelab.sim",
-    "RetryPolicy": "statelab.sim",
-    "Sidecar": "statelab.sidecar",
+    "History": "statelab.analysis.history",
+    "Latency": "statelab.latency",
+    "LiveRace": "statelab.sim.live",
+    "Race": "statelab.sim.race",
+    "RetryPolicy": "statelab.sim.race",
+    "Sidecar": "statelab.server.sidecar",
     "SidecarError": "statelab.errors",
-    "StateAPI": "statelab.api",
+    "StateAPI": "statelab.dapr.http",
     "StatelabError": "statelab.errors",
-    "analyse": "statelab.checks",
+    "analyse": "statelab.analysis.races",
     "exercise": "statelab.exercises",
     "progress": "statelab.exercises",
-    "load_components": "statelab.components",
-    "start": "statelab.sidecar",
+    "load_components": "statelab.dapr.components",
+    "start": "statelab.server.sidecar",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import StateAPI
-    from .checks import analyse
-    from .components import load_components
-    from .exercises import exercise, progress
-    from .errors import (
+    from statelab.dapr.http import StateAPI
+    from statelab.analysis.races import analyse
+    from statelab.dapr.components import load_components
+    from statelab.exercises.framework import exercise, progress
+    from statelab.errors import (
         ComponentError,
         DaprResponseError,
         EtagMismatchError,
         SidecarError,
         StatelabError,
     )
-    from .history import History
-    from .live import LiveRace
-    from .sidecar import Sidecar, start
-    from .sim import Latency, Race, RetryPolicy
+    from statelab.analysis.history import History
+    from statelab.sim.live import LiveRace
+    from statelab.server.sidecar import Sidecar, start
+    from statelab.sim.race import Latency, Race, RetryPolicy
+
+
+#: Modules of the flat layout (before 0.2) and where they live now. ``import statelab.checks``
+#: still works: the finder below hands out the new module under the old name, so notebooks and
+#: scripts written for the flat layout run unchanged.
+MOVED_MODULES = {
+    "statelab.api": "statelab.dapr.http",
+    "statelab.checks": "statelab.analysis.races",
+    "statelab.components": "statelab.dapr.components",
+    "statelab.history": "statelab.analysis.history",
+    "statelab.live": "statelab.sim.live",
+    "statelab.replica_board": "statelab.widgets.replica_board",
+    "statelab.replication": "statelab.sim.replication",
+    "statelab.sidecar": "statelab.server.sidecar",
+    "statelab.stores.memory_store": "statelab.stores.memory",
+    "statelab.stores.redis_store": "statelab.stores.redis.store",
+    "statelab.stores.replicated_store": "statelab.stores.replicated",
+    "statelab.timeline": "statelab.render.timeline",
+}
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves an old module path to the module object at its new path (the same object)."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        if fullname not in MOVED_MODULES:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        return import_module(MOVED_MODULES[spec.name])
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The module was executed under its new name already."""
+
+
+if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModuleFinder())
 
 
 def __getattr__(name: str) -> Any:

@@ -37,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .errors import StatelabError
-    from .sidecar import start
+    from statelab.errors import StatelabError
+    from statelab.server.sidecar import start
 
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

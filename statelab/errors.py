@@ -1,7 +1,7 @@
 """Exceptions raised by statelab's Python API.
 
 Errors that a Dapr sidecar would answer over HTTP are not exceptions here: they are responses
-(status, ``errorCode``, ``message``) built by :mod:`statelab.messages`. The exceptions below are
+(status, ``errorCode``, ``message``) built by :mod:`statelab.dapr.messages`. The exceptions below are
 for Python callers: bad configuration, a sidecar that cannot start, a client call that failed.
 
     StatelabError

@@ -28,8 +28,8 @@ from support import (  # noqa: F401 - re-exported for test modules
     require_binary,
 )
 
-from statelab.components import Component
-from statelab.sidecar import Sidecar, start
+from statelab.dapr.components import Component
+from statelab.server.sidecar import Sidecar, start
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:

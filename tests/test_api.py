@@ -22,9 +22,9 @@ import httpx
 import pytest
 from support import free_port
 
-from statelab.components import Component
-from statelab.sidecar import Sidecar, start
-from statelab.stores.memory_store import MemoryStore
+from statelab.dapr.components import Component
+from statelab.server.sidecar import Sidecar, start
+from statelab.stores.memory import MemoryStore
 
 SHA = r"[0-9a-f]{40}"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"

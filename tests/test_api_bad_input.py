@@ -23,8 +23,8 @@ import httpx
 import pytest
 from support import free_port
 
-from statelab.components import Component
-from statelab.sidecar import Sidecar, start
+from statelab.dapr.components import Component
+from statelab.server.sidecar import Sidecar, start
 
 MISMATCH = "possible etag mismatch. error from state store: "
 SCRIPT_ERROR = r"ERR user_script:\d+: {what} script: [0-9a-f]{{40}}, on @user_script:\d+\."

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from support import free_port
 
-from statelab.sidecar import Sidecar, start
+from statelab.server.sidecar import Sidecar, start
 
 MISMATCH = "possible etag mismatch. error from state store: "
 

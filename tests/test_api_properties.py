@@ -42,8 +42,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from statelab.api import StateAPI
-from statelab.components import Component
+from statelab.dapr.http import StateAPI
+from statelab.dapr.components import Component
 
 APP_ID = "myapp"  # keys are stored as "myapp||<key>" (spec 10)
 # Plain keys and keys that need escaping in the URL: space, "+", "/" and non-ASCII (spec 1, 4).

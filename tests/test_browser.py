@@ -38,8 +38,8 @@ import httpx
 import pytest
 from support import IN_CI, free_port, require_binary
 
-from statelab.replica_board import COLOURS
-from statelab.timeline import CURSOR
+from statelab.widgets.replica_board import COLOURS
+from statelab.render.timeline import CURSOR
 
 try:
     from playwright.sync_api import Locator, Page, expect, sync_playwright
@@ -379,7 +379,7 @@ def _set_slider(widget: Locator, value: int) -> None:
 
 def test_race_board_controls_run_step_and_scrub(lab: Lab, page: Page) -> None:
     name = write_notebook(lab, "scratch-race-board.ipynb", ["""
-        from statelab.widgets import RaceBoard
+        from statelab.widgets.race_board import RaceBoard
 
         board = RaceBoard(writers=3, increments=3, mode="last-write", seed=7)
         board
@@ -461,7 +461,7 @@ def _stale_bars(board: Locator) -> Locator:
 
 def test_replica_board_strong_and_eventual(lab: Lab, page: Page) -> None:
     name = write_notebook(lab, "scratch-replica-board.ipynb", ["""
-        from statelab.widgets import ReplicaBoard
+        from statelab.widgets.race_board import ReplicaBoard
 
         ReplicaBoard(replicas=2, writers=1, readers=2, writes=5, reads=8, seed=1)
     """])
@@ -497,7 +497,7 @@ def test_replica_board_strong_and_eventual(lab: Lab, page: Page) -> None:
 # -- interaction: an exercise ---------------------------------------------------------------------
 
 def test_exercise_wrong_then_right_then_progress(lab: Lab, page: Page) -> None:
-    from statelab.exercises import exercise
+    from statelab.exercises.framework import exercise
 
     reference = textwrap.dedent(exercise("save-and-read").solution_code).strip()
     lab.progress.unlink(missing_ok=True)  # a fresh checklist, whatever ran before

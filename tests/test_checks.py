@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from statelab.checks import analyse, lost_updates
-from statelab.history import History, Operation
-from statelab.sim import Race, RetryPolicy, run_schedule
+from statelab.analysis.races import analyse, lost_updates
+from statelab.analysis.history import History, Operation
+from statelab.sim.race import Race, RetryPolicy, run_schedule
 
 
 def test_the_classic_lost_update_sentence() -> None:

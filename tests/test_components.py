@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from statelab.api import StateAPI
-from statelab.components import Component, default_components, load_components, parse_component
+from statelab.dapr.http import StateAPI
+from statelab.dapr.components import Component, default_components, load_components, parse_component
 from statelab.errors import ComponentError
 
 from support import RedisServer, free_port

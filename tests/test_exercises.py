@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import statelab
-from statelab.exercises import exercise, exercises, progress, restore_progress
+from statelab.exercises.framework import exercise, exercises, progress, restore_progress
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,10 @@ import fakeredis
 import pytest
 import redis
 
-from statelab.components import default_components, embedded_redis_client
+from statelab.dapr.components import default_components, embedded_redis_client
 from statelab.stores.base import DeleteRequest, EtagError, SetRequest
-from statelab.stores.fakeredis_direct import DirectFakeredis
-from statelab.stores.redis_store import RedisStore
+from statelab.stores.redis.fakeredis_direct import DirectFakeredis
+from statelab.stores.redis.store import RedisStore
 from support import RedisServer
 
 KEY = "myapp||k"

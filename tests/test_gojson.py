@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from statelab.gojson import (
+from statelab.go.json import (
     ANY,
     INT,
     STRING,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from statelab.goparse import GoParseError, atoi, go_quote, query_unescape
+from statelab.go.stdlib import GoParseError, atoi, go_quote, query_unescape
 
 
 @pytest.mark.parametrize(("text", "value"), [("1", 1), ("+5", 5), ("-3", -3), ("007", 7)])

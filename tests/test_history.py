@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from statelab.history import History, Operation, writer_name
-from statelab.sim import Race
+from statelab.analysis.history import History, Operation, writer_name
+from statelab.sim.race import Race
 
 
 def test_writer_names() -> None:

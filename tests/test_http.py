@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from statelab.api import StateAPI
-from statelab.components import Component
-from statelab.http import StateApp
-from statelab.sidecar import start
+from statelab.dapr.http import StateAPI
+from statelab.dapr.components import Component
+from statelab.server.asgi import StateApp
+from statelab.server.sidecar import start
 
 
 def memory_api(**kwargs: Any) -> StateAPI:

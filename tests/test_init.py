@@ -8,7 +8,9 @@ import sys
 import pytest
 
 import statelab
-from statelab import api, errors, gojson, messages, stores
+from statelab import errors, stores
+from statelab.dapr import http as api, messages
+from statelab.go import json as gojson
 
 
 @pytest.mark.parametrize("module", [statelab, api, errors, gojson, stores])

@@ -6,10 +6,10 @@ from typing import Iterator
 
 import pytest
 
-from statelab.checks import analyse
-from statelab.live import LiveRace
-from statelab.sidecar import Sidecar, start
-from statelab.sim import Race, RetryPolicy
+from statelab.analysis.races import analyse
+from statelab.sim.live import LiveRace
+from statelab.server.sidecar import Sidecar, start
+from statelab.sim.race import Race, RetryPolicy
 
 
 @pytest.fixture(scope="module")

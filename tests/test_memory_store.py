@@ -13,7 +13,7 @@ from statelab.stores.base import (
     StoreError,
     TransactionOperation,
 )
-from statelab.stores.memory_store import MemoryStore
+from statelab.stores.memory import MemoryStore
 
 
 class FakeClock:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from statelab.exercises import exercises
+from statelab.exercises.framework import exercises
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 ABSOLUTE_PATH = re.compile(r"/(home|root|tmp|work|Users|private|var/folders)/[^\s\"'<>]+")

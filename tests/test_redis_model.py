@@ -14,10 +14,10 @@ from typing import Any, Callable
 
 import pytest
 
-from statelab.api import Response, StateAPI
-from statelab.components import Component, embedded_redis_client
-from statelab.stores.redis_model import RedisModelStore
-from statelab.stores.redis_store import RedisStore
+from statelab.dapr.http import Response, StateAPI
+from statelab.dapr.components import Component, embedded_redis_client
+from statelab.stores.redis.model import RedisModelStore
+from statelab.stores.redis.store import RedisStore
 from support import RedisServer
 
 KEYS = ["a", "b", "c"]

@@ -12,8 +12,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from statelab.api import StateAPI
-from statelab.components import Component, embedded_redis_client
+from statelab.dapr.http import StateAPI
+from statelab.dapr.components import Component, embedded_redis_client
 from statelab.stores.base import (
     DeleteRequest,
     EtagError,
@@ -21,7 +21,7 @@ from statelab.stores.base import (
     StoreError,
     TransactionOperation,
 )
-from statelab.stores.redis_store import RedisStore, _redis7_wording
+from statelab.stores.redis.store import RedisStore, _redis7_wording
 from support import RedisServer, launch_redis
 
 SCRIPT_ERROR = re.compile(r"^ERR user_script:\d+: failed to (set key|delete) myapp\|\|k "

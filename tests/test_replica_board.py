@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from statelab.replica_board import ReplicaBoard, render_replica_timeline
-from statelab.replication import Fault, ReplicaScenario
+from statelab.widgets.replica_board import ReplicaBoard, render_replica_timeline
+from statelab.sim.replication import Fault, ReplicaScenario
 
 
 def test_default_board_runs_and_has_deterministic_reprs() -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from statelab.api import StateAPI
-from statelab.components import Component, load_components
+from statelab.dapr.http import StateAPI
+from statelab.dapr.components import Component, load_components
 from statelab.errors import ComponentError
-from statelab.sidecar import start
+from statelab.server.sidecar import start
 from statelab.stores.base import DeleteRequest, SetRequest, StoreError
-from statelab.stores.replicated_store import LagModel, ReplicatedStore
+from statelab.stores.replicated import LagModel, ReplicatedStore
 
 
 class Clock:

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statelab.history import History, Operation
-from statelab.replication import Fault, ReplicaScenario, consistency_report
-from statelab.sim import Latency
-from statelab.stores.replicated_store import LagModel, ReplicatedStore
+from statelab.analysis.history import History, Operation
+from statelab.sim.replication import Fault, ReplicaScenario, consistency_report
+from statelab.sim.race import Latency
+from statelab.stores.replicated import LagModel, ReplicatedStore
 
 SCENARIOS = st.builds(
     ReplicaScenario,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from statelab.messages import PlainTextError
-from statelab.routing import clean_path, match_route
+from statelab.dapr.messages import PlainTextError
+from statelab.dapr.routing import clean_path, match_route
 
 
 @pytest.mark.parametrize(("method", "path", "handler", "params"), [

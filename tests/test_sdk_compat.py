@@ -34,8 +34,8 @@ import httpx
 import pytest
 from support import IN_CI, REDIS_HINT, free_port, require_binary
 
-from statelab.components import Component
-from statelab.sidecar import Sidecar, start
+from statelab.dapr.components import Component
+from statelab.server.sidecar import Sidecar, start
 
 #: The @dapr/dapr release these tests install and check (spec section 17.1 was read at 3.6.1).
 JS_SDK_VERSION = "3.6.1"

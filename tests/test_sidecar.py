@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 import statelab
-from statelab.components import Component
+from statelab.dapr.components import Component
 from statelab.errors import SidecarError
-from statelab.sidecar import Sidecar, running_sidecars, start, stop_all
+from statelab.server.sidecar import Sidecar, running_sidecars, start, stop_all
 from support import free_port
 
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statelab.checks import analyse, lost_updates
-from statelab.history import History
-from statelab.sim import MODES, Latency, Race, RetryPolicy, interleavings, run_schedule
+from statelab.analysis.races import analyse, lost_updates
+from statelab.analysis.history import History
+from statelab.sim.race import MODES, Latency, Race, RetryPolicy, interleavings, run_schedule
 
 GOLDEN = Path(__file__).parent / "golden" / "race-3x2-last-write-seed7.json"
 GOLDEN_RACE = Race(writers=3, increments=2, mode="last-write", seed=7)

@@ -8,11 +8,11 @@ from functools import lru_cache
 
 import pytest
 
-from statelab import timeline as tl
-from statelab.checks import analyse, lost_updates
-from statelab.history import History, Operation
-from statelab.sim import Latency, Race, RetryPolicy
-from statelab.timeline import CHAR_W, Timeline, render_timeline
+from statelab.render import timeline as tl
+from statelab.analysis.races import analyse, lost_updates
+from statelab.analysis.history import History, Operation
+from statelab.sim.race import Latency, Race, RetryPolicy
+from statelab.render.timeline import CHAR_W, Timeline, render_timeline
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -11,11 +11,11 @@ import xml.etree.ElementTree as ET
 import ipywidgets
 import pytest
 
-from statelab import widgets as sw
-from statelab.checks import analyse
-from statelab.history import History
-from statelab.sim import Latency, Race, RetryPolicy
-from statelab.widgets import ComparisonView, RaceBoard, SweepChart
+from statelab.widgets import race_board as sw
+from statelab.analysis.races import analyse
+from statelab.analysis.history import History
+from statelab.sim.race import Latency, Race, RetryPolicy
+from statelab.widgets.race_board import ComparisonView, RaceBoard, SweepChart
 
 SMALL = Race(writers=3, increments=2, mode="last-write", seed=1)
 
@@ -360,8 +360,8 @@ def test_all_is_sorted() -> None:
 
 def test_run_live_updates_the_board_from_real_threads() -> None:
     """Live mode over HTTP: the board follows the growing history and ends on the final one."""
-    from statelab.sidecar import start
-    from statelab.widgets import RaceBoard
+    from statelab.server.sidecar import start
+    from statelab.widgets.race_board import RaceBoard
 
     sidecar = start(0, "live-board", quiet=True)
     try:

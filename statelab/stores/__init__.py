@@ -1,6 +1,6 @@
 """State store profiles: Dapr's Redis store and its in-memory store (see each module)."""
 
-from .base import (
+from statelab.stores.base import (
     DeleteRequest,
     EtagError,
     GetResult,

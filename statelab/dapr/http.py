@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl, quote, urlencode
 
-from . import messages
-from .components import Component, default_components, describe
-from .gojson import (
+from statelab.dapr import messages
+from statelab.dapr.components import Component, default_components, describe
+from statelab.go.json import (
     ANY,
     INT,
     STRING,
@@ -32,9 +32,9 @@ from .gojson import (
     decode_into,
     encode_std_ordered,
 )
-from .messages import DaprError, PlainTextError
-from .routing import match_route
-from .stores.base import (
+from statelab.dapr.messages import DaprError, PlainTextError
+from statelab.dapr.routing import match_route
+from statelab.stores.base import (
     DeleteRequest,
     EtagError,
     SetRequest,
@@ -614,7 +614,7 @@ def _decode_operation_request(raw: Any, operation: str) -> dict[str, Any]:
 
 def _go_value(value: Any) -> str:
     if isinstance(value, float):
-        from .gojson import go_float
+        from statelab.go.json import go_float
 
         return go_float(value)
     if isinstance(value, bool):

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .history import History, Operation
+from statelab.analysis.history import History, Operation
 
 __all__ = ["Anomaly", "RaceReport", "analyse", "lost_updates"]
 

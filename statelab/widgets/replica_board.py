@@ -15,9 +15,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .history import History, Operation, writer_name
-from .replication import ConsistencyReport, ReplicaScenario, consistency_report
-from .stores.replicated_store import LagModel
+from statelab.analysis.history import History, Operation, writer_name
+from statelab.sim.replication import ConsistencyReport, ReplicaScenario, consistency_report
+from statelab.stores.replicated import LagModel
 
 __all__ = ["ReplicaBoard", "render_replica_timeline"]
 

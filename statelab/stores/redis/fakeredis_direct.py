@@ -14,8 +14,8 @@ other client (a learner's redis-py client on the same server, say) sees half a s
 fakeredis's command layer does the work, expiry, keyspace notifications and ``WATCH``
 invalidation behave exactly as they do for the Lua path.
 
-The rules are those of :data:`~statelab.stores.redis_store.SAVE_SCRIPT` and
-:data:`~statelab.stores.redis_store.DELETE_SCRIPT`, decided in Python. The fast path takes only
+The rules are those of :data:`~statelab.stores.redis.store.SAVE_SCRIPT` and
+:data:`~statelab.stores.redis.store.DELETE_SCRIPT`, decided in Python. The fast path takes only
 the states where the script cannot fail half way: a missing key, or a hash whose ``version`` is
 absent or a plain integer that ``HINCRBY`` can increment. Anything else (a legacy plain value, a
 version like ``"abc"``) is handed back before anything is written, and the caller runs the Lua

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gojson import encode_std_ordered, go_string
+from statelab.go.json import encode_std_ordered, go_string
 
 __all__ = ["DaprError", "PlainTextError"]
 

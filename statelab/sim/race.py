@@ -2,13 +2,13 @@
 
 A :class:`Race` describes writers that each increment a counter a number of times: read it (GET,
 remembering the ETag), think, write ``value + 1`` back (a save) in one of three modes, and on a
-conflict follow a :class:`RetryPolicy`. Every request goes through :class:`statelab.api.StateAPI`,
+conflict follow a :class:`RetryPolicy`. Every request goes through :class:`statelab.dapr.http.StateAPI`,
 so a conflict here is the same 409 (status, ``errorCode`` and message) a learner gets over HTTP.
 
 Nothing runs on real threads or clocks: an event queue ordered by (virtual time, sequence)
 drives the writers, and one seeded :class:`random.Random` draws every latency, think time and
 jitter (only through ``random()``, whose output is fixed across Python versions). The same seed
-and parameters therefore give the byte-identical :class:`~statelab.history.History` on every
+and parameters therefore give the byte-identical :class:`~statelab.analysis.history.History` on every
 machine.
 
 A request leaves the client at *invoke*, is applied by the store after one network leg, and its
@@ -16,7 +16,7 @@ answer arrives after a second leg. If the two legs exceed ``timeout_ms``, the cl
 indeterminate (``info``) outcome at the timeout, although the store did apply the request: the
 reason a timed-out save must be re-read before it is retried.
 
-For speed the Redis profile runs on :class:`~statelab.stores.redis_model.RedisModelStore`
+For speed the Redis profile runs on :class:`~statelab.stores.redis.model.RedisModelStore`
 (``backend="model"``), proven answer-for-answer equal to the Lua scripts by a differential test;
 ``backend="fakeredis"`` runs the real scripts on the embedded server instead.
 """
@@ -29,10 +29,10 @@ import random
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Generator, Literal
 
-from .api import Response, StateAPI
-from .components import Component
-from .history import History, Operation
-from .latency import Latency
+from statelab.dapr.http import Response, StateAPI
+from statelab.dapr.components import Component
+from statelab.analysis.history import History, Operation
+from statelab.latency import Latency
 
 __all__ = [
     "MODES",
@@ -143,7 +143,7 @@ def _new_api(store: str, backend: str, seed: int) -> StateAPI:
     component = Component(name=STORE_NAME, type="state.redis" if store == "redis"
                           else "state.in-memory", version="v1", metadata={}, source="(sim)")
     if store == "memory":
-        from .stores.memory_store import MemoryStore
+        from statelab.stores.memory import MemoryStore
 
         counter = itertools.count(1)
         etag_rng = random.Random(f"etags-{seed}")
@@ -152,11 +152,11 @@ def _new_api(store: str, backend: str, seed: int) -> StateAPI:
             clock_ms=lambda: 0,
             new_etag=lambda: _fake_uuid(etag_rng, next(counter)))
     elif backend == "model":
-        from .stores.redis_model import RedisModelStore
+        from statelab.stores.redis.model import RedisModelStore
 
         component.store = RedisModelStore()
     elif backend == "fakeredis":
-        from .stores.redis_store import RedisStore
+        from statelab.stores.redis.store import RedisStore
         import fakeredis
 
         component.store = RedisStore(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
@@ -227,7 +227,7 @@ def increment_writer(race: Race, rng: random.Random, key_names: list[str]) -> Wr
     """One writer's read-modify-write loop, as a generator of requests and sleeps.
 
     It yields ``_Get``/``_Save``/``_Sleep`` actions and receives each request's
-    :class:`~statelab.history.Operation`. The simulator and the live mode (real HTTP, real
+    :class:`~statelab.analysis.history.Operation`. The simulator and the live mode (real HTTP, real
     threads) drive the very same generator, so both run the same client logic.
     """
     use_etag = race.mode != "last-write"

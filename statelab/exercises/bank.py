@@ -1,6 +1,6 @@
 """The exercises of the tutorial, two or more per notebook from notebook 2 on.
 
-Each checker raises :class:`~statelab.exercises.CheckFailed` with one sentence that explains
+Each checker raises :class:`~statelab.exercises.framework.CheckFailed` with one sentence that explains
 the first failure, or returns a sentence saying what was verified. Schedules are seeded and the
 competing writers act at fixed points between the learner's requests, so every check is
 deterministic.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
-from .exercises import (
+from statelab.exercises.framework import (
     CheckFailed,
     Exercise,
     Interference,
@@ -21,8 +21,8 @@ from .exercises import (
     _component,
     _register,
 )
-from .sim import interleavings, run_schedule
-from .checks import analyse
+from statelab.sim.race import interleavings, run_schedule
+from statelab.analysis.races import analyse
 
 # -- 02: save, read, delete -----------------------------------------------------------------------
 
@@ -383,7 +383,7 @@ _register(Exercise(
 
 
 def _replicated_lab(lag_ms: float, **kwargs: Any) -> tuple[Lab, Any]:
-    from .stores.replicated_store import LagModel, ReplicatedStore
+    from statelab.stores.replicated import LagModel, ReplicatedStore
 
     clock = {"now": 0}
     store = ReplicatedStore(replicas=2, lag=LagModel("fixed", lag_ms), seed=3,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from .. import gojson
-from ..goparse import GoParseError, atoi
-from .base import (
+from statelab.go import json as gojson
+from statelab.go.stdlib import GoParseError, atoi
+from statelab.stores.base import (
     DeleteRequest,
     EtagError,
     GetResult,

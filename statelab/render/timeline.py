@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Sequence
 
-from .checks import RaceReport, lost_updates
-from .history import History, Operation, writer_name
+from statelab.analysis.races import RaceReport, lost_updates
+from statelab.analysis.history import History, Operation, writer_name
 
 __all__ = ["MAX_STORE_LANES", "Timeline", "default_title", "describe", "legend_svg",
            "outcome_class", "render_timeline"]
@@ -893,7 +893,7 @@ def render_timeline(history: History, report: RaceReport | None = None,
     *cursor* is an operation index (highlighted, described in words, with later activity
     faded unless *fade* is False); *cursor_us* a virtual time for the vertical cursor line
     (by default the cursor operation's invoke time). Pass the :class:`RaceReport` to get a
-    caption with the outcome (compute it with :func:`statelab.checks.analyse`).
+    caption with the outcome (compute it with :func:`statelab.analysis.races.analyse`).
     """
     timeline = Timeline(history, report, title=title, width=width, window_us=window_us,
                         time_range_us=time_range_us, legend=legend, tooltips=tooltips)

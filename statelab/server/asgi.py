@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
-from .api import Response, StateAPI
+from statelab.dapr.http import Response, StateAPI
 
 __all__ = ["StateApp"]
 

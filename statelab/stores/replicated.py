@@ -35,15 +35,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
-from .base import (
+from statelab.stores.base import (
     DeleteRequest,
     GetResult,
     SetRequest,
     StoreError,
     TransactionOperation,
 )
-from ..latency import Latency
-from .redis_model import RedisModelStore
+from statelab.latency import Latency
+from statelab.stores.redis.model import RedisModelStore
 
 __all__ = ["LagModel", "ReplicatedStore"]
 

@@ -1,14 +1,14 @@
 """Live mode: the simulator's writers, run for real, on threads, over HTTP.
 
 After replaying a race deterministically, the "now for real" moment: the same writer code
-(:func:`statelab.sim.increment_writer`) drives real ``httpx`` requests against a running sidecar
+(:func:`statelab.sim.race.increment_writer`) drives real ``httpx`` requests against a running sidecar
 (statelab's or a real daprd), one thread per writer. Timing is the machine's, so the history
 differs from run to run; instead of comparing outputs, callers check invariants, for example
 "first-write with re-reading retries loses no update": the final value equals the number of
 acknowledged increments.
 
 A live history has client-side times only (microseconds since the start); the store's order
-of application is unknown, so :func:`statelab.checks.analyse` compares the final value read
+of application is unknown, so :func:`statelab.analysis.races.analyse` compares the final value read
 at the end with the acknowledged increments instead of naming each lost update.
 """
 
@@ -19,8 +19,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from .history import History, Operation
-from .sim import Race, _Get, _Save, _Sleep, _body, increment_writer
+from statelab.analysis.history import History, Operation
+from statelab.sim.race import Race, _Get, _Save, _Sleep, _body, increment_writer
 
 __all__ = ["LiveRace"]
 

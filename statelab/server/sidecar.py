@@ -25,10 +25,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import __version__
-from .api import DEFAULT_MAX_BODY_SIZE, StateAPI
-from .components import Component, default_components, load_components
-from .errors import SidecarError
+from statelab import __version__
+from statelab.dapr.http import DEFAULT_MAX_BODY_SIZE, StateAPI
+from statelab.dapr.components import Component, default_components, load_components
+from statelab.errors import SidecarError
 
 __all__ = ["Sidecar", "running_sidecars", "start", "stop_all"]
 
@@ -103,7 +103,7 @@ class Sidecar:
     def _serve(self, sock: socket.socket, timeout: float = 10.0) -> None:
         import uvicorn
 
-        from .http import StateApp
+        from statelab.server.asgi import StateApp
 
         assert self.api is not None
         self._app = StateApp(self.api)
@@ -210,7 +210,7 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
     """Start (or return the already running) sidecar for *app_id* on *port*.
 
     *components* is a folder of Dapr component YAML files, a list of
-    :class:`~statelab.components.Component`, or None for the ``dapr init`` default (one Redis
+    :class:`~statelab.dapr.components.Component`, or None for the ``dapr init`` default (one Redis
     store named ``statestore``, embedded). Sets ``DAPR_HTTP_PORT`` so Dapr SDKs find it.
 
     A busy port is reused only when a ``statelab run`` process holds it with the same app id

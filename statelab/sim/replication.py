@@ -1,7 +1,7 @@
 """Consistency scenarios: clients writing and reading through a primary and lagging replicas.
 
 A :class:`ReplicaScenario` runs on the simulator's virtual-time engine against the
-``state.replicated`` store (:mod:`statelab.stores.replicated_store`). Writers save increasing
+``state.replicated`` store (:mod:`statelab.stores.replicated`). Writers save increasing
 values of one key and, if asked, read it right back (read-your-writes); readers read it again
 and again. Every client uses the chosen ``consistency`` for its reads and writes. Replica faults
 (pause, partition, resume) happen at given virtual times. Same seed and parameters, same
@@ -17,11 +17,11 @@ import random
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Literal
 
-from .api import StateAPI
-from .components import Component
-from .history import History, Operation, writer_name
-from .sim import STORE_NAME, Latency, WriterGen, _Engine, _Get, _Save, _Sleep
-from .stores.replicated_store import LagModel, ReplicatedStore
+from statelab.dapr.http import StateAPI
+from statelab.dapr.components import Component
+from statelab.analysis.history import History, Operation, writer_name
+from statelab.sim.race import STORE_NAME, Latency, WriterGen, _Engine, _Get, _Save, _Sleep
+from statelab.stores.replicated import LagModel, ReplicatedStore
 
 __all__ = [
     "ConsistencyReport",

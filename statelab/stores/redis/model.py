@@ -2,14 +2,14 @@
 
 The simulator replays thousands of requests per scenario; through fakeredis each etag-checked
 save costs about 240 us of Lua, so the race lab would crawl. This model keeps the same hash
-layout in dicts and applies the same rules as :data:`~statelab.stores.redis_store.SAVE_SCRIPT`
-and :data:`~statelab.stores.redis_store.DELETE_SCRIPT`, including the error text a Redis 7
+layout in dicts and applies the same rules as :data:`~statelab.stores.redis.store.SAVE_SCRIPT`
+and :data:`~statelab.stores.redis.store.DELETE_SCRIPT`, including the error text a Redis 7
 server gives for them (same script SHA and line number), so answers match byte for byte.
 
 It is *only* for the simulator. ``tests/test_redis_model.py`` drives the same random
 operation sequences through this model, through the Lua scripts on fakeredis and through a real
 Redis server, and requires identical statuses, etags, values and errors. The HTTP sidecar always
-uses :class:`~statelab.stores.redis_store.RedisStore`.
+uses :class:`~statelab.stores.redis.store.RedisStore`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Sequence
 
-from .base import (
+from statelab.stores.base import (
     DeleteRequest,
     EtagError,
     GetResult,
@@ -26,7 +26,7 @@ from .base import (
     TransactionOperation,
     check_request_options,
 )
-from .redis_store import (
+from statelab.stores.redis.store import (
     DELETE_SCRIPT,
     REDIS_FEATURES,
     SAVE_SCRIPT,

@@ -2,7 +2,7 @@
 
 Design decision: core ipywidgets only, with Python drawing the pictures
 --------------------------------------------------------------------------
-Every picture is an SVG string made by :mod:`statelab.timeline` in the kernel and shown in an
+Every picture is an SVG string made by :mod:`statelab.render.timeline` in the kernel and shown in an
 ``ipywidgets.HTML``. Playback is ``ipywidgets.Play`` ``jslink``-ed to an ``IntSlider``: the
 front end ticks the slider, the kernel answers by redrawing only the cursor layer. Why:
 
@@ -42,10 +42,10 @@ from typing import Any, Iterable, Sequence
 
 import ipywidgets as widgets
 
-from .checks import RaceReport, analyse
-from .history import History
-from .sim import MODE_HELP, MODES, Latency, Race, RetryPolicy
-from .timeline import FONT, INK, MUTED, Timeline, _f, default_title, legend_svg
+from statelab.analysis.races import RaceReport, analyse
+from statelab.analysis.history import History
+from statelab.sim.race import MODE_HELP, MODES, Latency, Race, RetryPolicy
+from statelab.render.timeline import FONT, INK, MUTED, Timeline, _f, default_title, legend_svg
 
 __all__ = ["ComparisonView", "DEFAULT_RACE", "RaceBoard", "ReplicaBoard", "SweepChart",
            "SweepPoint"]
@@ -404,11 +404,11 @@ class RaceBoard(_StaticRepr, widgets.VBox):
                  api_token: str | None = None) -> Any:
         """Run the race the controls describe for real: threads over HTTP against *url*.
 
-        Returns at once with the :class:`~statelab.live.LiveRace` (``.wait()`` blocks until
+        Returns at once with the :class:`~statelab.sim.live.LiveRace` (``.wait()`` blocks until
         it is done); the board redraws as operations complete, without blocking the kernel,
         and once more, completely, when the last writer finishes.
         """
-        from .live import LiveRace
+        from statelab.sim.live import LiveRace
 
         race = self.race_from_controls()
         holder: dict[str, Any] = {}
@@ -889,4 +889,4 @@ def _tick(value: float, step: float) -> str:
 
 
 # The replica board lives in its own module (one concept each); it is part of this namespace.
-from .replica_board import ReplicaBoard  # noqa: E402
+from statelab.widgets.replica_board import ReplicaBoard  # noqa: E402

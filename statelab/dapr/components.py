@@ -4,7 +4,7 @@ statelab reads the same files daprd reads (``apiVersion: dapr.io/v1alpha1``, ``k
 Component``), so a learner's components folder works unchanged on a real sidecar. Supported
 state types: ``state.redis`` (embedded fakeredis when ``redisHost`` is absent or ``embedded``,
 otherwise a real server), ``state.in-memory``, and statelab's teaching store ``state.replicated``
-(a primary and lagging replicas; see :mod:`statelab.stores.replicated_store`). Components of other building blocks (pub/sub,
+(a primary and lagging replicas; see :mod:`statelab.stores.replicated`). Components of other building blocks (pub/sub,
 bindings, ...) are skipped; an unsupported *state* type, or an invalid field, fails at start
 with a :class:`~statelab.errors.ComponentError` naming the file and the field.
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import ComponentError
-from .goparse import GoParseError, atoi
-from .stores.base import Store
+from statelab.errors import ComponentError
+from statelab.go.stdlib import GoParseError, atoi
+from statelab.stores.base import Store
 
 __all__ = [
     "Component",
@@ -258,7 +258,7 @@ def _replicated_settings(component: Component) -> dict[str, Any]:
 
 def _build_store(component: Component) -> Store:
     if component.type == "state.replicated":
-        from .stores.replicated_store import LagModel, ReplicatedStore
+        from statelab.stores.replicated import LagModel, ReplicatedStore
 
         settings = _replicated_settings(component)
         return ReplicatedStore(
@@ -267,10 +267,10 @@ def _build_store(component: Component) -> Store:
             write_quorum=settings["quorum"], ack_timeout_ms=settings["ack_timeout_ms"],
             seed=settings["seed"])
     if component.type == "state.in-memory":
-        from .stores.memory_store import MemoryStore
+        from statelab.stores.memory import MemoryStore
 
         return MemoryStore()
-    from .stores.redis_store import RedisStore
+    from statelab.stores.redis.store import RedisStore
 
     ttl = component.meta("ttlInSeconds")
     client = _redis_client(component, for_store=True)

@@ -6,7 +6,7 @@ sent with EVALSHA (redis-py falls back to loading the script on NOSCRIPT), so th
 atomic on the embedded fakeredis server (through lupa) and on a real Redis server.
 
 On a fakeredis server in this process the store runs the scripts' commands directly (about 20 us
-instead of about 300 us for Lua through lupa; see :mod:`statelab.stores.fakeredis_direct`), with
+instead of about 300 us for Lua through lupa; see :mod:`statelab.stores.redis.fakeredis_direct`), with
 the same rules, the same atomicity and the same answers; odd states still go through Lua.
 
 The scripts below are statelab's own text with the logic of components-contrib v1.18
@@ -27,9 +27,9 @@ import hashlib
 import re
 from typing import Any, Literal, Sequence
 
-from .. import gojson
-from ..goparse import GoParseError, atoi
-from .base import (
+from statelab.go import json as gojson
+from statelab.go.stdlib import GoParseError, atoi
+from statelab.stores.base import (
     DeleteRequest,
     EtagError,
     GetResult,
@@ -38,7 +38,7 @@ from .base import (
     TransactionOperation,
     check_request_options,
 )
-from .fakeredis_direct import DirectFakeredis, HandBack, ScriptRefused
+from statelab.stores.redis.fakeredis_direct import DirectFakeredis, HandBack, ScriptRefused
 
 __all__ = ["DELETE_SCRIPT", "SAVE_SCRIPT", "RedisStore", "redis7_script_error"]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .api import StateAPI
-from .components import Component
+from statelab.dapr.http import StateAPI
+from statelab.dapr.components import Component
 
 __all__ = ["CheckResult", "Exercise", "Progress", "exercise", "exercises", "progress"]
 
@@ -95,7 +95,7 @@ class Lab:
 
 def _component(name: str, kind: str, store: Any = None) -> Component:
     if kind == "state.redis-model":
-        from .stores.redis_model import RedisModelStore
+        from statelab.stores.redis.model import RedisModelStore
 
         component = Component(name=name, type="state.redis", version="v1", metadata={},
                               source="(exercise)")
@@ -302,7 +302,7 @@ class Exercise:
 
     def reset(self) -> str:
         """A fresh start: empty every store of the running sidecars and the hint counter."""
-        from .sidecar import running_sidecars
+        from statelab.server.sidecar import running_sidecars
 
         for sidecar in running_sidecars():
             sidecar.reset()
@@ -348,7 +348,7 @@ def _register(exercise: Exercise) -> Exercise:
 
 
 def exercise(exercise_id: str) -> Exercise:
-    """The exercise called *exercise_id* (``statelab.exercises.exercises()`` lists them)."""
+    """The exercise called *exercise_id* (``statelab.exercises.framework.exercises()`` lists them)."""
     try:
         return _EXERCISES[exercise_id]
     except KeyError:
@@ -360,4 +360,4 @@ def exercises() -> list[Exercise]:
     return list(_EXERCISES.values())
 
 
-from . import exercise_bank  # noqa: E402,F401  - registers the exercises
+from statelab.exercises import bank  # noqa: E402,F401  - registers the exercises
