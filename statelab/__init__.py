@@ -13,10 +13,11 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import sys
+from collections.abc import Sequence
 from importlib import import_module
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -62,10 +63,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from statelab.dapr.http import StateAPI
+    from statelab.analysis.history import History
     from statelab.analysis.races import analyse
     from statelab.dapr.components import load_components
-    from statelab.exercises.framework import exercise, progress
+    from statelab.dapr.http import StateAPI
     from statelab.errors import (
         ComponentError,
         DaprResponseError,
@@ -73,9 +74,9 @@ if TYPE_CHECKING:  # pragma: no cover
         SidecarError,
         StatelabError,
     )
-    from statelab.analysis.history import History
-    from statelab.sim.live import LiveRace
+    from statelab.exercises.framework import exercise, progress
     from statelab.server.sidecar import Sidecar, start
+    from statelab.sim.live import LiveRace
     from statelab.sim.race import Latency, Race, RetryPolicy
 
 

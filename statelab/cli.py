@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["main"]
 

@@ -21,8 +21,9 @@ export is byte-identical for the same seed on every machine.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 __all__ = ["History", "Operation", "writer_name"]
 
@@ -126,7 +127,7 @@ class History:
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "History":
+    def from_json(cls, text: str) -> History:
         payload = json.loads(text)
         if not isinstance(payload, dict) or not isinstance(payload.get("operations"), list):
             raise ValueError("not a statelab history: expected {'meta': ..., 'operations': [...]}")

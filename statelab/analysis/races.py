@@ -11,8 +11,8 @@ The checks read only the history (which can come from JSON), never a live store.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from statelab.analysis.history import History, Operation
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from statelab.errors import ComponentError
 from statelab.go.stdlib import GoParseError, atoi

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from statelab.dapr import messages
 from statelab.dapr.components import Component, default_components, describe
+from statelab.dapr.messages import DaprError, PlainTextError
+from statelab.dapr.routing import match_route
 from statelab.go.json import (
     ANY,
     INT,
@@ -32,8 +35,6 @@ from statelab.go.json import (
     decode_into,
     encode_std_ordered,
 )
-from statelab.dapr.messages import DaprError, PlainTextError
-from statelab.dapr.routing import match_route
 from statelab.stores.base import (
     DeleteRequest,
     EtagError,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from statelab.go.stdlib import GoParseError, query_unescape
 from statelab.dapr.messages import unescape_failed
+from statelab.go.stdlib import GoParseError, query_unescape
 
 __all__ = ["Route", "clean_path", "match_route"]
 

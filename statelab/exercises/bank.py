@@ -9,8 +9,10 @@ deterministic.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from statelab.analysis.races import analyse
 from statelab.exercises.framework import (
     CheckFailed,
     Exercise,
@@ -22,7 +24,6 @@ from statelab.exercises.framework import (
     _register,
 )
 from statelab.sim.race import interleavings, run_schedule
-from statelab.analysis.races import analyse
 
 # -- 02: save, read, delete -----------------------------------------------------------------------
 
@@ -345,7 +346,7 @@ _register(Exercise(
 
 
 def _check_backoff(fn: Callable[..., Any]) -> str:
-    for failures in range(0, 12):
+    for failures in range(12):
         ceiling = min(1000.0, 10.0 * 2 ** failures)
         delays = [_call(fn, failures, random.Random(seed)) for seed in range(200)]
         if any(not isinstance(d, (int, float)) for d in delays):

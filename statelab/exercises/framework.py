@@ -22,12 +22,13 @@ import base64
 import json
 import os
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from statelab.dapr.http import StateAPI
 from statelab.dapr.components import Component
+from statelab.dapr.http import StateAPI
 
 __all__ = ["CheckResult", "Exercise", "Progress", "exercise", "exercises", "progress"]
 
@@ -265,7 +266,7 @@ class Exercise:
     def _repr_markdown_(self) -> str:
         return f"**Exercise `{self.id}`: {self.title}**\n\n{textwrap.dedent(self.task).strip()}"
 
-    def hint(self) -> "Hint":
+    def hint(self) -> Hint:
         """The next hint, each one more specific than the last."""
         data = _load()
         shown = int(data["hints"].get(self.id, 0))

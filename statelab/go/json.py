@@ -289,7 +289,7 @@ ANY = _Scalar("interface {}", "any")
 
 @dataclass(frozen=True)
 class MapOf:
-    value: "GoType"
+    value: GoType
 
     @property
     def go_name(self) -> str:
@@ -298,7 +298,7 @@ class MapOf:
 
 @dataclass(frozen=True)
 class SliceOf:
-    item: "GoType"
+    item: GoType
 
     @property
     def go_name(self) -> str:
@@ -310,7 +310,7 @@ class Struct:
     """A Go struct: *go_name* as ``%T`` prints it, fields as (json name, type) pairs."""
 
     go_name: str
-    fields: tuple[tuple[str, "GoType"], ...]
+    fields: tuple[tuple[str, GoType], ...]
 
     @property
     def short_name(self) -> str:

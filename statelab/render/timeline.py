@@ -35,12 +35,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
-from statelab.analysis.races import RaceReport, lost_updates
 from statelab.analysis.history import History, Operation, writer_name
+from statelab.analysis.races import RaceReport, lost_updates
 
 __all__ = ["MAX_STORE_LANES", "Timeline", "default_title", "describe", "legend_svg",
            "outcome_class", "render_timeline"]

@@ -15,9 +15,10 @@ thread pool; embedded stores are CPU-bound under the GIL and run inline, which i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from statelab.dapr.http import Response, StateAPI

@@ -22,18 +22,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from statelab import __version__
-from statelab.dapr.http import DEFAULT_MAX_BODY_SIZE, StateAPI
 from statelab.dapr.components import Component, default_components, load_components
+from statelab.dapr.http import DEFAULT_MAX_BODY_SIZE, StateAPI
 from statelab.errors import SidecarError
 
 __all__ = ["Sidecar", "running_sidecars", "start", "stop_all"]
 
 DEFAULT_PORT = 3500
-_registry: dict[int, "Sidecar"] = {}
+_registry: dict[int, Sidecar] = {}
 _registry_lock = threading.Lock()
 
 
@@ -139,7 +140,7 @@ class Sidecar:
                 del _registry[self.port]
         _unexport_env(self.port)
 
-    def __enter__(self) -> "Sidecar":
+    def __enter__(self) -> Sidecar:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,15 @@ simulated conflict is the same Dapr answer a learner gets from the sidecar.
 """
 
 from statelab.sim.live import LiveRace
-from statelab.sim.race import MODE_HELP, MODES, Latency, Race, RetryPolicy, interleavings, run_schedule
+from statelab.sim.race import (
+    MODE_HELP,
+    MODES,
+    Latency,
+    Race,
+    RetryPolicy,
+    interleavings,
+    run_schedule,
+)
 from statelab.sim.replication import Fault, ReplicaScenario, consistency_report
 
 __all__ = [

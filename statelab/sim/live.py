@@ -17,10 +17,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from statelab.analysis.history import History, Operation
-from statelab.sim.race import Race, _Get, _Save, _Sleep, _body, increment_writer
+from statelab.sim.race import Race, _body, _Get, _Save, _Sleep, increment_writer
 
 __all__ = ["LiveRace"]
 
@@ -50,7 +51,7 @@ class LiveRace:
 
     # -- running -----------------------------------------------------------------------------
 
-    def start(self) -> "LiveRace":
+    def start(self) -> LiveRace:
         import httpx
 
         key_names = [f"counter-{i}" for i in range(self.race.keys)]

@@ -26,12 +26,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Generator, Literal
+from typing import Any, Literal
 
-from statelab.dapr.http import Response, StateAPI
-from statelab.dapr.components import Component
 from statelab.analysis.history import History, Operation
+from statelab.dapr.components import Component
+from statelab.dapr.http import Response, StateAPI
 from statelab.latency import Latency
 
 __all__ = [
@@ -156,8 +157,9 @@ def _new_api(store: str, backend: str, seed: int) -> StateAPI:
 
         component.store = RedisModelStore()
     elif backend == "fakeredis":
-        from statelab.stores.redis.store import RedisStore
         import fakeredis
+
+        from statelab.stores.redis.store import RedisStore
 
         component.store = RedisStore(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
     else:
@@ -201,7 +203,7 @@ class Race:
         if self.timeout_ms is not None and self.timeout_ms <= 0:
             raise ValueError("timeout_ms must be positive")
 
-    def with_(self, **changes: Any) -> "Race":
+    def with_(self, **changes: Any) -> Race:
         """A copy with some parameters changed (``race.with_(mode="last-write")``)."""
         return replace(self, **changes)
 
@@ -290,7 +292,7 @@ class _Engine:
         self.apply_order = itertools.count()
 
     @classmethod
-    def for_race(cls, race: Race) -> "_Engine":
+    def for_race(cls, race: Race) -> _Engine:
         return cls(_new_api(race.store, race.backend, race.seed), race.latency, race.timeout_ms,
                    random.Random(race.seed))
 

@@ -14,12 +14,13 @@ violations, each explained in one sentence, and compares write latency and stale
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-from statelab.dapr.http import StateAPI
-from statelab.dapr.components import Component
 from statelab.analysis.history import History, Operation, writer_name
+from statelab.dapr.components import Component
+from statelab.dapr.http import StateAPI
 from statelab.sim.race import STORE_NAME, Latency, WriterGen, _Engine, _Get, _Save, _Sleep
 from statelab.stores.replicated import LagModel, ReplicatedStore
 
@@ -73,7 +74,7 @@ class ReplicaScenario:
         if self.replicas < 0:
             raise ValueError("replicas must be 0 or more")
 
-    def with_(self, **changes: Any) -> "ReplicaScenario":
+    def with_(self, **changes: Any) -> ReplicaScenario:
         return replace(self, **changes)
 
     def params(self) -> dict[str, Any]:

@@ -8,8 +8,9 @@ wraps into its ``errorCode``/``message`` answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "DeleteRequest",
@@ -81,7 +82,7 @@ class TransactionOperation:
     """An ``upsert`` (carrying a :class:`SetRequest`) or a ``delete``."""
 
     operation: Literal["upsert", "delete"]
-    request: Union[SetRequest, DeleteRequest]
+    request: SetRequest | DeleteRequest
 
 
 @dataclass

@@ -15,9 +15,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from statelab.go import json as gojson
 from statelab.go.stdlib import GoParseError, atoi

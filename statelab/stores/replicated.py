@@ -32,9 +32,11 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
+from statelab.latency import Latency
 from statelab.stores.base import (
     DeleteRequest,
     GetResult,
@@ -42,7 +44,6 @@ from statelab.stores.base import (
     StoreError,
     TransactionOperation,
 )
-from statelab.latency import Latency
 from statelab.stores.redis.model import RedisModelStore
 
 __all__ = ["LagModel", "ReplicatedStore"]

@@ -36,16 +36,17 @@ import base64
 import math
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from html import escape
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 
-from statelab.analysis.races import RaceReport, analyse
 from statelab.analysis.history import History
-from statelab.sim.race import MODE_HELP, MODES, Latency, Race, RetryPolicy
+from statelab.analysis.races import RaceReport, analyse
 from statelab.render.timeline import FONT, INK, MUTED, Timeline, _f, default_title, legend_svg
+from statelab.sim.race import MODE_HELP, MODES, Latency, Race, RetryPolicy
 
 __all__ = ["ComparisonView", "DEFAULT_RACE", "RaceBoard", "ReplicaBoard", "SweepChart",
            "SweepPoint"]

@@ -15,7 +15,8 @@ uses :class:`~statelab.stores.redis.store.RedisStore`.
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from statelab.stores.base import (
     DeleteRequest,

@@ -25,7 +25,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from statelab.go import json as gojson
 from statelab.go.stdlib import GoParseError, atoi
@@ -116,7 +117,7 @@ def _redis7_wording(error: Exception) -> str:
     return text if text.startswith("ERR ") else "ERR " + text
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _script_site(script: str, fragment: str) -> tuple[str, int]:
     """The SHA of *script* and the number of its (first) line containing *fragment*."""
     sha = hashlib.sha1(script.encode()).hexdigest()
