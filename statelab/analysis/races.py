@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from statelab.analysis.history import History, Operation
+from statelab.analysis.versions import applied_ok
 
 __all__ = ["Anomaly", "RaceReport", "analyse", "lost_updates"]
 
@@ -46,12 +47,6 @@ class Anomaly:
                 f"with a value computed from {based}; {whose}")
 
 
-def _server_ok(op: Operation) -> bool:
-    """Did the store apply this request successfully (whatever the client saw)?"""
-    status = op.applied_status if op.applied_status is not None else op.status
-    return status is not None and 200 <= status < 300 and op.applied_order is not None
-
-
 def lost_updates(history: History) -> list[tuple[Anomaly, str]]:
     """Every successful write computed from an older version than the one it replaced.
 
@@ -74,7 +69,7 @@ def lost_updates(history: History) -> list[tuple[Anomaly, str]]:
             if op.etag_returned is not None:
                 etag_version[(op.key, op.etag_returned)] = head
             continue
-        if op.kind != "write" or not _server_ok(op):
+        if op.kind != "write" or not (applied_ok(op) and op.applied_order is not None):
             continue
         based = 0 if op.based_on is None else etag_version.get((op.key, op.based_on), 0)
         dropped = tree.dropped(op.key, head, based)
@@ -206,7 +201,7 @@ def analyse(history: History) -> RaceReport:
     final: dict[str, int] = {}
     last_order: dict[str, int] = {}
     for op in writes:
-        if _server_ok(op) and op.applied_order is not None:
+        if (applied_ok(op) and op.applied_order is not None) and op.applied_order is not None:
             if op.applied_order >= last_order.get(op.key, -1):
                 last_order[op.key] = op.applied_order
                 final[op.key] = int(op.value) if isinstance(op.value, (int, float)) else 0

@@ -42,6 +42,7 @@ from typing import Any
 
 from statelab.analysis.history import History, Operation, writer_name
 from statelab.analysis.races import RaceReport, lost_updates
+from statelab.analysis.versions import OpFacts, replay
 
 __all__ = ["MAX_STORE_LANES", "Timeline", "default_title", "describe", "legend_svg",
            "outcome_class", "render_timeline"]
@@ -112,95 +113,6 @@ def outcome_class(op: Operation) -> str:
     if op.outcome == "info":
         return "info"
     return "conflict" if op.status == 409 else "error"
-
-
-def _applied_ok(op: Operation) -> bool:
-    """Did the store apply this write (whatever the client saw)?"""
-    status = op.applied_status if op.applied_status is not None else op.status
-    if op.outcome == "info" and op.applied_status is None:
-        return False
-    return status is not None and 200 <= status < 300
-
-
-@dataclass
-class OpFacts:
-    """What the store lane knows about one operation, in version numbers."""
-
-    seen: int | None = None        # reads: the version read (0 = the key was empty)
-    expects: int | None = None     # writes: the version of the ETag sent
-    based: int | None = None       # writes: the version the value was computed from
-    store_at: int | None = None    # the key's version when the store applied the request
-    made: int | None = None        # writes: the version this write created
-    applied: bool = False
-
-
-@dataclass
-class Version:
-    key: str
-    number: int
-    value: Any
-    time_us: int
-    index: int | None  # the write that made it (None for "empty")
-
-
-class _Story:
-    """Replay the store's side: versions per key, and each request in version numbers."""
-
-    def __init__(self, history: History) -> None:
-        self.facts: dict[int, OpFacts] = {}
-        self.versions: dict[str, list[Version]] = {}
-        ops = list(history.operations)
-        if any(op.applied_order is not None for op in ops):
-            order = sorted((op for op in ops if op.applied_order is not None),
-                           key=lambda op: op.applied_order)  # type: ignore[arg-type,return-value]
-        else:  # a live history: the best guess is the time the answer arrived
-            order = sorted((op for op in ops if op.outcome != "info"),
-                           key=lambda op: (op.applied_us if op.applied_us is not None
-                                           else op.complete_us, op.index))
-        etag_version: dict[tuple[str, str], int] = {}
-        current: dict[str, int] = {}
-        first_time = min((op.invoke_us for op in ops), default=0)
-        for op in ops:
-            if op.key not in self.versions:
-                self.versions[op.key] = [Version(op.key, 0, None, first_time, None)]
-        for op in order:
-            facts = self.facts.setdefault(op.index, OpFacts())
-            now = current.get(op.key, 0)
-            facts.store_at = now
-            facts.applied = True
-            if op.kind == "read":
-                if op.etag_returned is not None:
-                    etag_version[(op.key, op.etag_returned)] = now
-                    facts.seen = now
-                elif (op.status or 0) == 204 or (op.applied_status or 0) == 204:
-                    facts.seen = 0
-                continue
-            facts.expects = self._version_of(op.key, op.etag_sent, etag_version)
-            facts.based = self._version_of(op.key, op.based_on, etag_version)
-            if op.based_on is None and op.etag_sent is None:
-                facts.based = 0
-            if op.kind == "write" and _applied_ok(op):
-                current[op.key] = now + 1
-                facts.made = now + 1
-                time = op.applied_us if op.applied_us is not None else op.complete_us
-                self.versions[op.key].append(Version(op.key, now + 1, op.value, time, op.index))
-            elif op.kind == "delete" and _applied_ok(op):
-                current[op.key] = 0
-                time = op.applied_us if op.applied_us is not None else op.complete_us
-                self.versions[op.key].append(Version(op.key, 0, None, time, op.index))
-        for op in ops:  # writes never applied still show what they expected
-            if op.index not in self.facts:
-                self.facts[op.index] = OpFacts(
-                    expects=self._version_of(op.key, op.etag_sent, etag_version),
-                    based=self._version_of(op.key, op.based_on, etag_version))
-
-    @staticmethod
-    def _version_of(key: str, etag: str | None, known: dict[tuple[str, str], int]) -> int | None:
-        if etag is None:
-            return None
-        if (key, etag) in known:
-            return known[(key, etag)]
-        return int(etag) if etag.isdigit() else None
 
 
 def describe(op: Operation, facts: OpFacts) -> str:
@@ -320,7 +232,7 @@ class Timeline:
         self.tooltips = tooltips
         ops = history.operations
         self.n = len(ops)
-        self.story = _Story(history)
+        self.story = replay(history)
         self._anomaly_of: dict[int, str] = {}
         self._lost_by: dict[int, str] = {}
         for anomaly, sentence in lost_updates(history):
