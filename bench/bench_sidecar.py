@@ -646,7 +646,8 @@ def main(argv: list[str] | None = None) -> int:
             print(flush=True)
 
             # -- store floor (in-process) ---------------------------------------------------
-            from statelab.dapr.components import embedded_redis_client, load_components
+            from statelab.dapr.components import load_components
+            from statelab.stores.redis.clients import embedded_redis_client
             from statelab.stores.redis.store import RedisStore
 
             for name, folder in (("fakeredis", embedded_dir), ("real redis", redis_dir)):

@@ -41,8 +41,9 @@ def redis_component(name: str, **metadata: str) -> str:
 def test_default_is_what_dapr_init_gives() -> None:
     # §15.1: dapr init writes one state.redis store named statestore.
     [component] = default_components()
-    assert (component.name, component.type, component.embedded) == ("statestore", "state.redis",
-                                                                     True)
+    # Embedded: its calls never wait on a network server.
+    assert (component.name, component.type, component.blocking) == ("statestore", "state.redis",
+                                                                     False)
 
 
 def test_folder_with_several_stores_and_other_kinds(tmp_path: Path) -> None:
@@ -215,7 +216,7 @@ def test_real_redis_host_and_password(tmp_path: Path, redis_server: RedisServer)
     write(tmp_path, "real.yaml", redis_component("real", redisHost=redis_server.address,
                                                  redisPassword="", redisDB="7"))
     [component] = load_components(tmp_path)
-    assert not component.embedded
+    assert component.blocking  # a real server: the HTTP door runs its calls off the event loop
     api = StateAPI([component])
     component.open().reset()
     assert api.request("POST", "/v1.0/state/real", json=[{"key": "k", "value": "v"}]

@@ -5,31 +5,47 @@ from __future__ import annotations
 import pytest
 
 from statelab.dapr.messages import PlainTextError
-from statelab.dapr.routing import clean_path, match_route
+from statelab.dapr.http import ROUTER
+from statelab.dapr.routing import clean_path
 
 
-@pytest.mark.parametrize(("method", "path", "handler", "params"), [
-    ("POST", "/v1.0/state/s", "save", {"storeName": "s"}),
-    ("PUT", "/v1.0/state/s", "save", {"storeName": "s"}),
-    ("GET", "/v1.0/state/s/k", "get", {"storeName": "s", "key": "k"}),
-    ("DELETE", "/v1.0/state/s/k", "delete", {"storeName": "s", "key": "k"}),
-    ("POST", "/v1.0/state/s/bulk", "bulk_get", {"storeName": "s"}),
-    ("GET", "/v1.0/state/s/bulk", "get", {"storeName": "s", "key": "bulk"}),  # §1
-    ("DELETE", "/v1.0/state/s/transaction", "delete", {"storeName": "s", "key": "transaction"}),
-    ("PUT", "/v1.0/state/s/transaction", "transaction", {"storeName": "s"}),
-    ("POST", "/v1.0-alpha1/state/s/query", "query", {"storeName": "s"}),
-    ("GET", "/v1.0/state/s/a%2Fb", "get", {"storeName": "s", "key": "a/b"}),
-    ("GET", "/v1.0/state/s/a+b", "get", {"storeName": "s", "key": "a b"}),
-    ("GET", "//v1.0//state/s/k/", "get", {"storeName": "s", "key": "k"}),
-    ("GET", "/v1.0/healthz", "healthz", {}),
-    ("GET", "/v1.0/healthz/outbound", "healthz_outbound", {}),
-    ("GET", "/v1.0/metadata", "metadata", {}),
-    ("PUT", "/v1.0/metadata/color", "put_metadata", {"attributeName": "color"}),
+def match_route(method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    """The matched route's pattern and its decoded parameters (None: the 404 fallback)."""
+    found = ROUTER.match(method, path)
+    return None if found is None else (found.route.pattern, found.params)
+
+
+STATE = "/v1.0/state/{storeName}"
+
+
+@pytest.mark.parametrize(("method", "path", "pattern", "params"), [
+    ("POST", "/v1.0/state/s", STATE, {"storeName": "s"}),
+    ("PUT", "/v1.0/state/s", STATE, {"storeName": "s"}),
+    ("GET", "/v1.0/state/s/k", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    ("DELETE", "/v1.0/state/s/k", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    ("POST", "/v1.0/state/s/bulk", STATE + "/bulk", {"storeName": "s"}),
+    ("GET", "/v1.0/state/s/bulk", STATE + "/{key}", {"storeName": "s", "key": "bulk"}),  # §1
+    ("DELETE", "/v1.0/state/s/transaction", STATE + "/{key}",
+     {"storeName": "s", "key": "transaction"}),
+    ("PUT", "/v1.0/state/s/transaction", STATE + "/transaction", {"storeName": "s"}),
+    ("POST", "/v1.0-alpha1/state/s/query", "/v1.0-alpha1/state/{storeName}/query",
+     {"storeName": "s"}),
+    ("GET", "/v1.0/state/s/a%2Fb", STATE + "/{key}", {"storeName": "s", "key": "a/b"}),
+    ("GET", "/v1.0/state/s/a+b", STATE + "/{key}", {"storeName": "s", "key": "a b"}),
+    ("GET", "//v1.0//state/s/k/", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    ("GET", "/v1.0/healthz", "/v1.0/healthz", {}),
+    ("GET", "/v1.0/healthz/outbound", "/v1.0/healthz/outbound", {}),
+    ("GET", "/v1.0/metadata", "/v1.0/metadata", {}),
+    ("PUT", "/v1.0/metadata/color", "/v1.0/metadata/{attributeName}",
+     {"attributeName": "color"}),
 ])
-def test_routes(method: str, path: str, handler: str, params: dict[str, str]) -> None:
-    route = match_route(method, path)
-    assert route is not None
-    assert (route.handler, route.params) == (handler, params)
+def test_routes(method: str, path: str, pattern: str, params: dict[str, str]) -> None:
+    assert match_route(method, path) == (pattern, params)
+
+
+def test_only_health_answers_without_the_token() -> None:
+    assert sorted(r.pattern for r in ROUTER.routes if r.public) == [
+        "/v1.0/healthz", "/v1.0/healthz/outbound"]
 
 
 @pytest.mark.parametrize(("method", "path"), [

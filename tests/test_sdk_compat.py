@@ -269,7 +269,7 @@ def test_js_client_start_polls_metadata(js_sdk: NodeSDK, sdk_sidecar: Sidecar,
     assert components["sdk-memory"]["capabilities"] == [
         "ETAG", "TRANSACTIONAL", "TTL", "DELETE_WITH_PREFIX", "KEYS_LIKE", "ACTOR"]
     assert out["set"] is True and out["extended"]["sdk"] == "js"
-    assert sdk_sidecar.api is not None and sdk_sidecar.api.extended.pop("sdk") == "js"
+    assert sdk_sidecar.api is not None and sdk_sidecar.api.service.extended.pop("sdk") == "js"
 
 
 def test_js_save_get_and_bulk(js_sdk: NodeSDK, store: Store, tmp_path: Path) -> None:

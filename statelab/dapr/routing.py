@@ -10,47 +10,45 @@ A static segment such as ``bulk`` only wins for the methods it is registered wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from statelab.dapr.messages import unescape_failed
 from statelab.go.stdlib import GoParseError, query_unescape
 
-__all__ = ["Route", "clean_path", "match_route"]
+__all__ = ["Match", "Route", "Router", "clean_path"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Route:
-    """A matched route: the handler name and its decoded path parameters."""
+class Route(Generic[T]):
+    """One route as data: methods, a pattern such as ``/v1.0/state/{storeName}``, an endpoint.
 
-    handler: str
+    *public* routes answer without the API token (daprd's health endpoints).
+    """
+
+    methods: frozenset[str]
+    pattern: str
+    endpoint: T
+    public: bool = False
+    segments: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    statics: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        segments = tuple(self.pattern.strip("/").split("/"))
+        object.__setattr__(self, "segments", segments)
+        object.__setattr__(self, "statics", sum(1 for s in segments if not s.startswith("{")))
+
+
+@dataclass(frozen=True)
+class Match(Generic[T]):
+    """A matched route and its decoded path parameters."""
+
+    route: Route[T]
     params: dict[str, str]
 
-
-# (methods, path pattern segments, handler). Parameters are written {name}.
-_ROUTES: tuple[tuple[frozenset[str], tuple[str, ...], str], ...] = (
-    (frozenset({"GET"}), ("v1.0", "healthz"), "healthz"),
-    (frozenset({"GET"}), ("v1.0", "healthz", "outbound"), "healthz_outbound"),
-    (frozenset({"GET"}), ("v1.0", "metadata"), "metadata"),
-    (frozenset({"PUT"}), ("v1.0", "metadata", "{attributeName}"), "put_metadata"),
-    (frozenset({"POST", "PUT"}), ("v1.0", "state", "{storeName}"), "save"),
-    (frozenset({"POST", "PUT"}), ("v1.0", "state", "{storeName}", "bulk"), "bulk_get"),
-    (frozenset({"POST", "PUT"}), ("v1.0", "state", "{storeName}", "transaction"), "transaction"),
-    (frozenset({"GET"}), ("v1.0", "state", "{storeName}", "{key}"), "get"),
-    (frozenset({"DELETE"}), ("v1.0", "state", "{storeName}", "{key}"), "delete"),
-    (frozenset({"POST", "PUT"}), ("v1.0-alpha1", "state", "{storeName}", "query"), "query"),
-)
-
-_ROUTES_WITH_STATICS = tuple(
-    (methods, pattern, handler, sum(1 for p in pattern if not p.startswith("{")))
-    for methods, pattern, handler in _ROUTES)
-
-# The same routes, in the same order, indexed by (method, number of segments): a request only
-# needs to be tried against the few routes that could match it.
-_ROUTES_BY_SHAPE: dict[tuple[str, int], list[tuple[tuple[str, ...], str, int]]] = {}
-for _methods, _pattern, _handler, _statics in _ROUTES_WITH_STATICS:
-    for _method in _methods:
-        _ROUTES_BY_SHAPE.setdefault((_method, len(_pattern)), []).append(
-            (_pattern, _handler, _statics))
 
 _SLASHES = re.compile(r"/{2,}")
 
@@ -70,10 +68,8 @@ def clean_path(raw_path: str) -> str:
 
 
 def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
-    if len(pattern) != len(segments):
-        return None
     params: dict[str, str] = {}
-    for expected, actual in zip(pattern, segments):
+    for expected, actual in zip(pattern, segments, strict=True):
         if expected.startswith("{"):
             if actual == "":
                 return None
@@ -83,27 +79,39 @@ def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | No
     return params
 
 
-def match_route(method: str, raw_path: str) -> Route | None:
-    """Find the route for *method* on the escaped *raw_path*; None means the 404 fallback.
+class Router(Generic[T]):
+    """A route table, matched the way chi matches daprd's routes."""
 
-    Static segments are preferred over parameters, but only among routes registered for the
-    method, which is how chi backtracks. Raises :class:`PlainTextError` for a bad escape.
-    """
-    segments = clean_path(raw_path).split("/")[1:]
-    best: tuple[int, str, dict[str, str]] | None = None
-    for pattern, handler, statics in _ROUTES_BY_SHAPE.get((method, len(segments)), ()):
-        params = _match(pattern, segments)
-        # The first route with the most static segments wins (a stable sort's first element).
-        if params is not None and (best is None or statics > best[0]):
-            best = (statics, handler, params)
-    if best is None:
-        return None
-    _, handler, params = best
-    decoded: dict[str, str] = {}
-    for name, value in params.items():
-        try:
-            decoded[name] = query_unescape(value)
-        except GoParseError as exc:
-            raise unescape_failed(name, str(exc)) from None
-    return Route(handler=handler, params=decoded)
+    def __init__(self, routes: Sequence[Route[T]]) -> None:
+        self.routes = tuple(routes)
+        # The same routes, in the same order, indexed by (method, number of segments): a
+        # request only needs to be tried against the few routes that could match it.
+        self._by_shape: dict[tuple[str, int], list[Route[T]]] = {}
+        for route in self.routes:
+            for method in route.methods:
+                self._by_shape.setdefault((method, len(route.segments)), []).append(route)
 
+    def match(self, method: str, raw_path: str) -> Match[T] | None:
+        """Find the route for *method* on the escaped *raw_path*; None means the 404 fallback.
+
+        Static segments are preferred over parameters, but only among routes registered for
+        the method, which is how chi backtracks. Raises :class:`PlainTextError` for a bad
+        escape in a parameter.
+        """
+        segments = clean_path(raw_path).split("/")[1:]
+        best: tuple[Route[T], dict[str, str]] | None = None
+        for route in self._by_shape.get((method, len(segments)), ()):
+            params = _match(route.segments, segments)
+            # The first route with the most static segments wins (a stable sort's first).
+            if params is not None and (best is None or route.statics > best[0].statics):
+                best = (route, params)
+        if best is None:
+            return None
+        route, params = best
+        decoded: dict[str, str] = {}
+        for name, value in params.items():
+            try:
+                decoded[name] = query_unescape(value)
+            except GoParseError as exc:
+                raise unescape_failed(name, str(exc)) from None
+        return Match(route, decoded)

@@ -36,9 +36,7 @@ class StateApp:
     def __init__(self, api: StateAPI, *, offload: bool | None = None, workers: int = 16) -> None:
         self.api = api
         if offload is None:
-            offload = any((c.type == "state.redis" and not c.embedded)
-                          or c.type == "state.replicated"  # strong writes wait for replicas
-                          for c in api.components or [])
+            offload = any(c.blocking for c in api.components or [])
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="statelab-store") \
             if offload else None
 

@@ -1,0 +1,367 @@
+"""The state service: Dapr's state semantics as typed calls, the one place they live.
+
+Every door is a thin binding over :class:`StateService`: the HTTP binding
+(:mod:`statelab.dapr.http`) maps routes, query strings, headers and bodies onto it; the
+simulator and the exercises call it directly; the gRPC binding will map
+``dapr.proto.runtime.v1`` messages onto it. A call either returns a typed result or raises
+:class:`~statelab.dapr.messages.DaprError` with daprd's status, ``errorCode``, wording and
+details (``docs/dapr-state-api.md``; section numbers in comments refer to it), so a conflict in
+a simulated race is the very 409 a learner gets over HTTP.
+
+Each operation is written in three steps, so a door can run the middle one its own way:
+
+1. *prepare* (pure): look the store up, check keys and options, build the store requests;
+2. *execute*: call the store (synchronous here; an asyncio door awaits its own store call);
+3. *answer*: map a :class:`~statelab.stores.base.StoreError` onto Dapr's error with the
+   public ``*_error`` functions below.
+
+The typed calls (:meth:`StateService.save`, :meth:`~StateService.get`, ...) chain the three
+for synchronous callers. Nothing here touches an event loop or a socket.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NoReturn
+
+from statelab.dapr import messages
+from statelab.dapr.components import Component, default_components, describe
+from statelab.dapr.messages import DaprError
+from statelab.go.json import GoJSONError, decode_first_value, encode_std_ordered
+from statelab.stores.base import (
+    DeleteRequest,
+    EtagError,
+    GetResult,
+    SetRequest,
+    Store,
+    StoreError,
+    TransactionOperation,
+)
+
+__all__ = [
+    "DAPR_RUNTIME_VERSION",
+    "BulkItem",
+    "DeleteItem",
+    "SaveItem",
+    "StateService",
+    "TransactionItem",
+    "delete_error",
+    "get_error",
+    "original_key",
+    "save_error",
+    "transaction_error",
+]
+
+#: The daprd release whose behaviour statelab reproduces.
+DAPR_RUNTIME_VERSION = "1.18.3"
+
+Metadata = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SaveItem:
+    """One item of a save, as a door decoded it. *key* is the learner's key (not prefixed)."""
+
+    key: str
+    value: Any = None
+    etag: str | None = None
+    metadata: Metadata = field(default_factory=dict)
+    concurrency: str = ""
+    consistency: str = ""
+
+
+@dataclass(frozen=True)
+class DeleteItem:
+    """One key to delete, with its optional ETag and options."""
+
+    key: str
+    etag: str | None = None
+    metadata: Metadata = field(default_factory=dict)
+    concurrency: str = ""
+    consistency: str = ""
+
+
+@dataclass(frozen=True)
+class TransactionItem:
+    """One operation of a transaction: ``upsert`` carries a :class:`SaveItem`, ``delete`` a
+    :class:`DeleteItem`."""
+
+    operation: Literal["upsert", "delete"]
+    item: SaveItem | DeleteItem
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One key of a bulk get: its stored bytes and ETag, or the store's error text."""
+
+    key: str
+    data: bytes | None = None
+    etag: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+# -- answers: store errors as Dapr's errors (one mapping, shared by every door) ------------------
+
+def save_error(store_name: str, error: StoreError) -> DaprError:
+    """daprd's ``stateErrorResponse``: 409 mismatch, 400 invalid etag, 500 otherwise."""
+    return messages.save_failed(store_name, _etag_status(error), str(error))
+
+
+def get_error(key: str, store_name: str, error: StoreError) -> DaprError:
+    return messages.get_failed(key, store_name, str(error))
+
+
+def delete_error(key: str, error: StoreError) -> DaprError:
+    return messages.delete_failed(key, _etag_status(error), str(error))
+
+
+def transaction_error(error: StoreError) -> DaprError:
+    """E18: every store failure of a transaction, ETag mismatches included, is a 500."""
+    return messages.transaction_failed(str(error))
+
+
+def _etag_status(error: StoreError) -> int:
+    if isinstance(error, EtagError):
+        return 409 if error.kind == "mismatch" else 400
+    return 500
+
+
+def original_key(stored_key: str) -> str:
+    """Dapr's ``GetOriginalStateKey``: the second ``||`` segment, if any."""
+    parts = stored_key.split("||")
+    return stored_key if len(parts) <= 1 else parts[1]
+
+
+class StateService:
+    """Dapr's state API over a set of components. Build one per sidecar.
+
+    >>> service = StateService()            # one embedded Redis store named "statestore"
+    >>> service.save("statestore", [SaveItem("k", 1)])
+    >>> service.get("statestore", "k").data
+    b'1'
+    """
+
+    def __init__(self, components: Sequence[Component] | None = None, *, app_id: str = "myapp",
+                 namespace: str | None = None, extended: Mapping[str, str] | None = None
+                 ) -> None:
+        self.components: list[Component] = list(
+            default_components() if components is None else components)
+        self.app_id = app_id
+        self.namespace = os.environ.get("NAMESPACE", "") if namespace is None else namespace
+        #: The metadata API's ``extended`` attributes (``PUT /v1.0/metadata/{name}``).
+        self.extended: dict[str, str] = dict(extended or {})
+        self.extended.setdefault("daprRuntimeVersion", DAPR_RUNTIME_VERSION)
+        self._by_name = {c.name: c for c in self.components}
+        for component in self.components:
+            component.open()
+
+    # -- prepare: lookups and key rules -------------------------------------------------------
+
+    def component(self, store: str) -> Component:
+        """E1 (no stores at all) is checked before E2 (unknown name), as daprd does (19.2)."""
+        if not self._by_name:
+            raise messages.store_not_configured(store, self.app_id)
+        component = self._by_name.get(store)
+        if component is None:
+            raise messages.store_not_found(store, self.app_id)
+        return component
+
+    def modified_key(self, component: Component, key: str) -> str:
+        """Dapr's key prefixing (section 10); rejects keys containing ``||`` (E3)."""
+        if "||" in key:
+            raise messages.illegal_key(component.name, key)
+        lowered = component.key_prefix.lower()
+        if lowered == "appid":
+            return f"{self.app_id}||{key}" if self.app_id else key
+        if lowered == "name":
+            return f"{component.name}||{key}"
+        if lowered == "namespace":
+            if self.namespace:
+                return f"{self.namespace}.{self.app_id}||{key}"
+            return f"{self.app_id}||{key}" if self.app_id else key
+        if lowered == "none":
+            return key
+        return f"{lowered}||{key}"
+
+    def prepare_save(self, component: Component, items: Sequence[SaveItem]
+                     ) -> list[SetRequest]:
+        """Per item, in order: the required key (E5), then ``||`` (E3); nothing is written
+        before every item passed."""
+        requests: list[SetRequest] = []
+        for item in items:
+            if not item.key:
+                raise messages.malformed('"key" is a required field')
+            requests.append(self._set_request(component, item))
+        return requests
+
+    def _set_request(self, component: Component, item: SaveItem) -> SetRequest:
+        return SetRequest(key=self.modified_key(component, item.key), value=item.value,
+                          etag=item.etag, metadata=dict(item.metadata),
+                          concurrency=item.concurrency, consistency=item.consistency)
+
+    def _delete_request(self, component: Component, item: DeleteItem) -> DeleteRequest:
+        return DeleteRequest(key=self.modified_key(component, item.key), etag=item.etag,
+                             metadata=dict(item.metadata), concurrency=item.concurrency,
+                             consistency=item.consistency)
+
+    def transaction_operation(self, component: Component, operation: TransactionItem
+                              ) -> TransactionOperation:
+        """One operation of a transaction as the store gets it (E3 checked on its key)."""
+        if isinstance(operation.item, SaveItem):
+            return TransactionOperation("upsert", self._set_request(component, operation.item))
+        return TransactionOperation("delete", self._delete_request(component, operation.item))
+
+    @staticmethod
+    def check_operation(operation: str) -> Literal["upsert", "delete"]:
+        """E16: a transaction knows exactly two operations (checked before its request)."""
+        if operation == "upsert":
+            return "upsert"
+        if operation == "delete":
+            return "delete"
+        raise messages.operation_not_supported(operation)
+
+    @staticmethod
+    def require_transactions(component: Component) -> Store:
+        """E14: the component must implement Dapr's transactional store."""
+        store = component.open()
+        if "TRANSACTIONAL" not in store.features:
+            raise messages.transactions_not_supported(component.name)
+        return store
+
+    # -- execute: typed calls -------------------------------------------------------------------
+
+    def save(self, store: str, items: Sequence[SaveItem]) -> None:
+        """Save items (section 3). One item is one store call; several are saved one by one
+        with no atomicity and their errors joined (3.3)."""
+        component = self.component(store)
+        self.save_prepared(component, self.prepare_save(component, items))
+
+    def save_prepared(self, component: Component, requests: Sequence[SetRequest]) -> None:
+        if not requests:
+            return
+        backend = component.open()
+        if len(requests) == 1:
+            try:
+                backend.set(requests[0])
+            except StoreError as exc:
+                raise save_error(component.name, exc) from None
+            return
+        # daprd runs the items in parallel goroutines; statelab runs them in array order,
+        # which is one of the orders daprd may produce.
+        errors: list[StoreError] = []
+        for request in requests:
+            try:
+                backend.set(request)
+            except StoreError as exc:
+                errors.append(exc)
+        if errors:
+            raise save_error(component.name, _joined(errors)) from None
+
+    def get(self, store: str, key: str, metadata: Metadata | None = None,
+            consistency: str = "") -> GetResult | None:
+        """The stored item, or None for a missing key (section 4). *consistency* is passed
+        unvalidated: Redis and in-memory ignore it, the replicated store routes reads by it."""
+        component = self.component(store)
+        stored_key = self.modified_key(component, key)
+        try:
+            return component.open().get(stored_key, dict(metadata or {}), consistency)
+        except StoreError as exc:
+            raise get_error(key, component.name, exc) from None
+
+    def delete(self, store: str, item: DeleteItem) -> None:
+        """Delete one key (section 5); an ETag is checked as the store checks it."""
+        component = self.component(store)
+        request = self._delete_request(component, item)
+        try:
+            component.open().delete(request)
+        except StoreError as exc:
+            raise delete_error(item.key, exc) from None
+
+    def bulk_get(self, store: str, keys: Sequence[str], metadata: Metadata | None = None
+                 ) -> list[BulkItem]:
+        """Read several keys (section 6); a store error stays with its key."""
+        component = self.component(store)
+        stored_keys = [self.modified_key(component, key) for key in keys]
+        backend = component.open()
+        meta = dict(metadata or {})
+        items: list[BulkItem] = []
+        for stored_key in stored_keys:
+            key = original_key(stored_key)
+            try:
+                result = backend.get(stored_key, meta)
+            except StoreError as exc:
+                items.append(BulkItem(key, error=str(exc)))
+                continue
+            if result is None:
+                items.append(BulkItem(key))
+            else:
+                items.append(BulkItem(key, result.data, result.etag, dict(result.metadata)))
+        return items
+
+    def transact(self, store: str, operations: Sequence[TransactionItem],
+                 metadata: Metadata | None = None) -> None:
+        """Run a transaction (section 7) with the store's own atomicity."""
+        component = self.component(store)
+        self.require_transactions(component)
+        prepared = [self.transaction_operation(component, op) for op in operations]
+        self.transact_prepared(component, prepared, metadata)
+
+    @staticmethod
+    def transact_prepared(component: Component, operations: Sequence[TransactionOperation],
+                          metadata: Metadata | None = None) -> None:
+        if not operations:
+            return
+        try:
+            component.open().multi(operations, dict(metadata or {}))
+        except StoreError as exc:
+            raise transaction_error(exc) from None
+
+    def query(self, store: str, body: bytes, *, body_too_large: bool = False) -> NoReturn:
+        """Query (section 8, alpha): always an error here, as on daprd with these stores.
+
+        *body* is the raw JSON; it is parsed only to report malformed JSON as daprd does (a
+        body over the size limit reads as the limit's error)."""
+        component = self.component(store)
+        failure = component.store_type.query_failure
+        if failure is None:
+            raise messages.query_not_supported(component.name)
+        try:
+            if body_too_large:
+                raise GoJSONError(messages.BODY_TOO_LARGE)
+            decode_first_value(body)
+        except GoJSONError as exc:
+            raise messages.query_failed(component.name,
+                                        f"failed to parse JSON query body: {exc}") from None
+        raise messages.query_failed(component.name, failure)
+
+    # -- health and metadata (section 13) -----------------------------------------------------
+
+    def health(self, app_id: str | None = None) -> None:
+        """Healthy, unless the caller names another app (``?appid=``)."""
+        if app_id is not None and app_id != self.app_id:
+            raise messages.health_app_id_mismatch()
+
+    def metadata(self) -> bytes:
+        """``GET /v1.0/metadata``'s JSON, in Go's field order."""
+        payload: dict[str, Any] = {"id": self.app_id, "runtimeVersion": DAPR_RUNTIME_VERSION}
+        if self.components:
+            payload["components"] = describe(self.components)
+        payload["extended"] = dict(self.extended)
+        return encode_std_ordered(payload)
+
+    def set_metadata(self, name: str, value: str) -> None:
+        self.extended[name] = value
+
+
+def _joined(errors: list[StoreError]) -> StoreError:
+    """Go's ``errors.Join`` of bulk failures; all ETag errors are re-wrapped as one (3.3)."""
+    joined = "\n".join(str(e) for e in errors)
+    etag_errors = [e for e in errors if isinstance(e, EtagError)]
+    if len(etag_errors) == len(errors):
+        kind: Literal["mismatch", "invalid"] = \
+            "invalid" if any(e.kind == "invalid" for e in etag_errors) else "mismatch"
+        return EtagError(kind, joined)
+    return StoreError(joined)
