@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ComponentError",
+    "DaprError",
     "DaprResponseError",
     "EtagMismatchError",
     "History",
@@ -33,6 +34,8 @@ __all__ = [
     "Sidecar",
     "SidecarError",
     "StateAPI",
+    "StateService",
+    "StateTransport",
     "StatelabError",
     "__version__",
     "analyse",
@@ -44,6 +47,7 @@ __all__ = [
 
 _LAZY = {
     "ComponentError": "statelab.errors",
+    "DaprError": "statelab.errors",
     "DaprResponseError": "statelab.errors",
     "EtagMismatchError": "statelab.errors",
     "History": "statelab.analysis.history",
@@ -54,6 +58,8 @@ _LAZY = {
     "Sidecar": "statelab.server.sidecar",
     "SidecarError": "statelab.errors",
     "StateAPI": "statelab.dapr.http",
+    "StateService": "statelab.dapr.service",
+    "StateTransport": "statelab.server.transport",
     "StatelabError": "statelab.errors",
     "analyse": "statelab.analysis.races",
     "exercise": "statelab.exercises",
@@ -67,18 +73,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from statelab.analysis.races import analyse
     from statelab.dapr.components import load_components
     from statelab.dapr.http import StateAPI
+    from statelab.dapr.service import StateService
     from statelab.errors import (
         ComponentError,
+        DaprError,
         DaprResponseError,
         EtagMismatchError,
         SidecarError,
         StatelabError,
     )
-    from statelab.exercises.framework import exercise, progress
+    from statelab.exercises import exercise, progress
+    from statelab.latency import Latency
     from statelab.server.sidecar import Sidecar, start
+    from statelab.server.transport import StateTransport
     from statelab.sim.live import LiveRace
-    from statelab.sim.race import Latency, Race, RetryPolicy
-
+    from statelab.sim.race import Race, RetryPolicy
 
 #: Modules of the flat layout (before 0.2) and where they live now. ``import statelab.checks``
 #: still works: the finder below hands out the new module under the old name, so notebooks and

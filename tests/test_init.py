@@ -9,11 +9,11 @@ import pytest
 
 import statelab
 from statelab import errors, stores
-from statelab.dapr import http as api, messages
+from statelab.dapr import http as api, messages, service
 from statelab.go import json as gojson
 
 
-@pytest.mark.parametrize("module", [statelab, api, errors, gojson, stores])
+@pytest.mark.parametrize("module", [statelab, api, errors, gojson, messages, service, stores])
 def test_all_is_sorted_and_resolves(module: object) -> None:
     names = module.__all__  # type: ignore[attr-defined]
     assert names == sorted(names)
@@ -52,3 +52,28 @@ def test_exception_tree() -> None:
     failure = errors.DaprResponseError(409, "ERR_STATE_SAVE", "boom")
     assert (failure.status, failure.error_code, str(failure)) == (409, "ERR_STATE_SAVE",
                                                                   "409 ERR_STATE_SAVE: boom")
+
+
+def test_every_lazy_name_is_exported_and_every_export_is_lazy() -> None:
+    lazy = statelab._LAZY  # type: ignore[attr-defined]  # the table itself is what is tested
+    assert sorted(lazy) == [n for n in statelab.__all__ if n != "__version__"]
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(statelab.MOVED_MODULES.items()))
+def test_modules_of_the_flat_layout_still_import(old: str, new: str) -> None:
+    import importlib
+
+    assert importlib.import_module(old) is importlib.import_module(new)
+
+
+def test_a_conflict_can_be_caught_as_an_etag_mismatch() -> None:
+    from statelab.dapr.service import SaveItem, StateService
+    from statelab.stores.redis.model import RedisModelStore
+
+    from statelab.dapr.components import Component
+
+    service = StateService([Component.around(RedisModelStore())])
+    service.save("statestore", [SaveItem("k", 1)])
+    with pytest.raises(errors.EtagMismatchError) as info:
+        service.save("statestore", [SaveItem("k", 2, etag="9")])
+    assert (info.value.status, info.value.error_code) == (409, "ERR_STATE_SAVE")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from statelab.dapr.messages import PlainTextError
+from statelab.errors import PlainTextError
 from statelab.dapr.http import ROUTER
 from statelab.dapr.routing import clean_path
 

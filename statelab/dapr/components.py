@@ -125,7 +125,18 @@ def parse_component(document: Any, source: str) -> Component | None:
     version = spec.get("version")
     if version != "v1":
         raise _fail(source, "spec.version", f"expected 'v1', got {version!r}")
-    items = spec.get("metadata") or []
+    metadata = _metadata_items(spec.get("metadata") or [], source)
+    scopes = document.get("scopes") or []
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise _fail(source, "scopes", "expected a list of app ids")
+    component = Component(name=meta["name"], type=ctype, version=version, metadata=metadata,
+                          source=source, scopes=tuple(scopes))
+    _validate_metadata(component)
+    return component
+
+
+def _metadata_items(items: Any, source: str) -> dict[str, str]:
+    """``spec.metadata``: a list of ``{name, value}``; values become strings as in Dapr."""
     if not isinstance(items, list):
         raise _fail(source, "spec.metadata", "expected a list of {name, value} entries")
     metadata: dict[str, str] = {}
@@ -142,13 +153,7 @@ def parse_component(document: Any, source: str) -> Component | None:
         if not isinstance(value, (str, int, float)):
             raise _fail(source, f"{where}.value", "expected a string")
         metadata[item["name"]] = str(value)
-    scopes = document.get("scopes") or []
-    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-        raise _fail(source, "scopes", "expected a list of app ids")
-    component = Component(name=meta["name"], type=ctype, version=version, metadata=metadata,
-                          source=source, scopes=tuple(scopes))
-    _validate_metadata(component)
-    return component
+    return metadata
 
 
 def _validate_metadata(component: Component) -> None:

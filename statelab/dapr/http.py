@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl, urlencode
 
 from statelab.dapr import messages
 from statelab.dapr.components import Component
-from statelab.dapr.messages import DaprError, PlainTextError
 from statelab.dapr.routing import Route, Router
 from statelab.dapr.service import (
     DAPR_RUNTIME_VERSION,
@@ -30,6 +29,7 @@ from statelab.dapr.service import (
     StateService,
     TransactionItem,
 )
+from statelab.errors import DaprError, PlainTextError
 from statelab.go import mapstructure
 from statelab.go.json import (
     ANY,

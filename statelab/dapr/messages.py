@@ -1,18 +1,37 @@
 """Every error daprd's state API answers, in one place (spec section 2).
 
-Each builder returns a :class:`DaprError`: the HTTP status, Dapr's legacy ``errorCode``, the
-message with Dapr's exact wording, and, for the "rich" errors current Dapr sends (v1.13+), the
-``details`` array. The API layer raises them; the HTTP adapter only serialises them.
+Each builder returns a :class:`~statelab.errors.DaprError`: the HTTP status, Dapr's legacy
+``errorCode``, the message with Dapr's exact wording, and, for the "rich" errors current Dapr
+sends (v1.13+), the ``details`` array. The state service raises them; the doors serialise them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from statelab.go.json import encode_std_ordered, go_string
+from statelab.errors import DaprError, EtagMismatchError, PlainTextError
 
-__all__ = ["DaprError", "PlainTextError"]
+__all__ = [
+    "BODY_TOO_LARGE",
+    "bulk_get_failed",
+    "delete_failed",
+    "direct_invoke_fallback",
+    "get_failed",
+    "health_app_id_mismatch",
+    "illegal_key",
+    "invalid_api_token",
+    "malformed",
+    "malformed_body",
+    "operation_not_supported",
+    "query_failed",
+    "query_not_supported",
+    "save_failed",
+    "store_not_configured",
+    "store_not_found",
+    "transaction_failed",
+    "transactions_not_supported",
+    "unescape_failed",
+]
 
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 _RESOURCE_INFO = "type.googleapis.com/google.rpc.ResourceInfo"
@@ -22,41 +41,12 @@ _SUPPORTED_STORES_URL = (
     "https://docs.dapr.io/reference/components-reference/supported-state-stores/")
 
 
-@dataclass
-class DaprError(Exception):
-    """An error answer: ``{"errorCode": ..., "message": ...}`` plus optional ``details``."""
-
-    status: int
-    error_code: str
-    message: str
-    details: list[dict[str, Any]] | None = field(default=None)
-
-    def __str__(self) -> str:
-        return f"{self.status} {self.error_code}: {self.message}"
-
-    def body(self) -> bytes:
-        """Serialised like Go's ``json.Marshal`` of the struct: no trailing newline."""
-        if self.details is None:  # the common case, kept cheap for the simulator
-            return ('{"errorCode":' + go_string(self.error_code) + ',"message":'
-                    + go_string(self.message) + "}").encode("utf-8")
-        payload: dict[str, Any] = {"errorCode": self.error_code, "message": self.message,
-                                   "details": self.details}
-        return encode_std_ordered(payload)
-
-
-@dataclass
-class PlainTextError(Exception):
-    """An answer Go writes with ``http.Error``: plain text and a trailing newline."""
-
-    status: int
-    text: str
-
-    def body(self) -> bytes:
-        return (self.text + "\n").encode("utf-8")
-
-
 def _error_info(reason: str, metadata: dict[str, str] | None) -> dict[str, Any]:
     return {"@type": _ERROR_INFO, "reason": reason, "domain": "dapr.io", "metadata": metadata}
+
+
+def _app(app_id: str) -> dict[str, str] | None:
+    return {"appID": app_id} if app_id else None
 
 
 def _resource_info(store: str) -> dict[str, Any]:
@@ -70,13 +60,13 @@ def store_not_configured(store: str, app_id: str) -> DaprError:
     """E1: no state store at all. 500, checked before the store name."""
     return DaprError(500, "ERR_STATE_STORE_NOT_CONFIGURED",
                      f"state store {store} is not configured",
-                     [_error_info("DAPR_STATE_NOT_CONFIGURED", {"appID": app_id} if app_id else None)])
+                     [_error_info("DAPR_STATE_NOT_CONFIGURED", _app(app_id))])
 
 
 def store_not_found(store: str, app_id: str) -> DaprError:
     """E2: unknown store name. 400."""
     return DaprError(400, "ERR_STATE_STORE_NOT_FOUND", f"state store {store} is not found",
-                     [_error_info("DAPR_STATE_NOT_FOUND", {"appID": app_id} if app_id else None)])
+                     [_error_info("DAPR_STATE_NOT_FOUND", _app(app_id))])
 
 
 def illegal_key(store: str, key: str) -> DaprError:
@@ -101,10 +91,16 @@ def malformed_body(detail: str) -> DaprError:
 
 # -- E6, E7, E8: save ----------------------------------------------------------------------------
 
+def _answer(status: int, error_code: str, message: str) -> DaprError:
+    """A 409 is an ETag conflict: Python callers can catch it as :class:`EtagMismatchError`."""
+    kind = EtagMismatchError if status == 409 else DaprError
+    return kind(status, error_code, message)
+
+
 def save_failed(store: str, status: int, detail: str) -> DaprError:
     """E6 (409 etag mismatch), E7 (400 invalid etag), E8 (500 anything else)."""
-    return DaprError(status, "ERR_STATE_SAVE",
-                     f"failed saving state in state store {store}: {detail}")
+    return _answer(status, "ERR_STATE_SAVE",
+                   f"failed saving state in state store {store}: {detail}")
 
 
 # -- E9: get, E10/E11: delete, E13: bulk ---------------------------------------------------------
@@ -115,7 +111,7 @@ def get_failed(key: str, store: str, detail: str) -> DaprError:
 
 def delete_failed(key: str, status: int, detail: str) -> DaprError:
     """E10 (409) and E11 (500). The store name is not part of Dapr's message."""
-    return DaprError(status, "ERR_STATE_DELETE", f"failed deleting state with key {key}: {detail}")
+    return _answer(status, "ERR_STATE_DELETE", f"failed deleting state with key {key}: {detail}")
 
 
 def bulk_get_failed(detail: str) -> DaprError:
@@ -151,7 +147,8 @@ def transaction_failed(detail: str) -> DaprError:
 
 def query_not_supported(store: str) -> DaprError:
     return DaprError(500, "ERR_STATE_STORE_NOT_SUPPORTED", "state store does not support querying",
-                     [_resource_info(store), _error_info("DAPR_STATE_QUERYING_NOT_SUPPORTED", None)])
+                     [_resource_info(store),
+                      _error_info("DAPR_STATE_QUERYING_NOT_SUPPORTED", None)])
 
 
 def query_failed(store: str, detail: str) -> DaprError:

@@ -28,7 +28,7 @@ from typing import Any, Literal, NoReturn
 
 from statelab.dapr import messages
 from statelab.dapr.components import Component, default_components, describe
-from statelab.dapr.messages import DaprError
+from statelab.errors import DaprError
 from statelab.go.json import GoJSONError, decode_first_value, encode_std_ordered
 from statelab.stores.base import (
     DeleteRequest,
@@ -41,8 +41,8 @@ from statelab.stores.base import (
 )
 
 __all__ = [
-    "DAPR_RUNTIME_VERSION",
     "BulkItem",
+    "DAPR_RUNTIME_VERSION",
     "DeleteItem",
     "SaveItem",
     "StateService",

@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "ANY",
@@ -62,7 +63,7 @@ def _quote_char(c: str) -> str:
         return "'\"'"
     quoted = json.dumps(c, ensure_ascii=False)[1:-1]
     if c == "\x7f" or (ord(c) < 0x20 and quoted.startswith("\\u")):
-        quoted = "\\x%02x" % ord(c)
+        quoted = f"\\x{ord(c):02x}"
     return "'" + quoted + "'"
 
 
@@ -249,8 +250,8 @@ def decode_first_value(body: bytes) -> Any:
         value, end = _FAST_DECODER.raw_decode(text, start)
         if text[end:end + 1] in (".", "e", "E"):
             # A top-level "1." or "1e": Python stops before the dot, Go reports an error.
-            raise _NotGoJSON(text[end])
-    except (ValueError, _NotGoJSON):
+            raise _NotGoJSONError(text[end])
+    except (ValueError, _NotGoJSONError):
         end = _Scanner(text).first_value()
         value = json.loads(text[:end], parse_float=GoNumber, parse_int=GoNumber,
                            parse_constant=GoNumber)
@@ -259,12 +260,12 @@ def decode_first_value(body: bytes) -> Any:
     return _replace_lone_surrogates(value)
 
 
-class _NotGoJSON(Exception):
+class _NotGoJSONError(Exception):
     """NaN, Infinity or -Infinity: Python's json accepts them, Go's scanner does not."""
 
 
 def _reject_constant(name: str) -> Any:
-    raise _NotGoJSON(name)
+    raise _NotGoJSONError(name)
 
 
 _FAST_DECODER = json.JSONDecoder(parse_float=GoNumber, parse_int=GoNumber,
@@ -317,7 +318,7 @@ class Struct:
         return self.go_name.rsplit(".", 1)[-1]
 
 
-GoType = Union[_Scalar, MapOf, SliceOf, Struct]
+GoType = _Scalar | MapOf | SliceOf | Struct
 
 
 def _json_kind(value: Any) -> str:
@@ -484,7 +485,7 @@ _FASTEST_NEEDS = re.compile('["\\\\\x00-\x1f]')
 def _go_string(value: str, escapes: dict[str, str], needs: re.Pattern[str]) -> str:
     if not needs.search(value):
         return '"' + value + '"'
-    return '"' + needs.sub(lambda m: escapes.get(m.group(0), "\\u%04x" % ord(m.group(0))),
+    return '"' + needs.sub(lambda m: escapes.get(m.group(0), f"\\u{ord(m.group(0)):04x}"),
                            value) + '"'
 
 
@@ -529,8 +530,8 @@ def _encode_fastest(value: Any) -> str:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-def _encode(value: Any, *, sort_keys: bool, float_fmt: Any, escapes: dict[str, str],
-            needs: re.Pattern[str]) -> str:
+def _encode(value: Any, *, sort_keys: bool, float_fmt: Callable[[float], str],
+            escapes: dict[str, str], needs: re.Pattern[str]) -> str:
     if value is None:
         return "null"
     if value is True:

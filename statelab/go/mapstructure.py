@@ -60,7 +60,8 @@ def _unconvertible(name: str, value: Any) -> str:
 
 def _decode_map(name: str, value: Any, problems: list[str]) -> dict[str, str] | None:
     if not isinstance(value, dict):
-        problems.append(f"'{name}' expected a map, got '{_go_kind(value).split('[')[0] or 'slice'}'")
+        kind = _go_kind(value).split("[")[0] or "slice"
+        problems.append(f"'{name}' expected a map, got '{kind}'")
         return None
     bad = [k for k, v in value.items() if not isinstance(v, str)]
     for k in bad:

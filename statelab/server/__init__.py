@@ -1,1 +1,2 @@
-"""Serving the state API: the ASGI adapter, the sidecar (thread or process), in-process transport."""
+"""Serving the state API: the ASGI adapter, the sidecar (thread or process), and an in-process
+httpx transport."""
