@@ -11,7 +11,12 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Latency"]
+__all__ = ["KINDS", "Latency", "LatencyKind"]
+
+LatencyKind = Literal["fixed", "uniform", "exponential"]
+#: Each distribution's name, for callers that read one from text (a component's metadata).
+KINDS: dict[str, LatencyKind] = {"fixed": "fixed", "uniform": "uniform",
+                                 "exponential": "exponential"}
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,7 @@ class Latency:
     """A delay in milliseconds: ``fixed`` (low_ms), ``uniform`` (low_ms to high_ms) or
     ``exponential`` (low_ms plus an exponential tail of mean mean_ms)."""
 
-    kind: Literal["fixed", "uniform", "exponential"] = "uniform"
+    kind: LatencyKind = "uniform"
     low_ms: float = 1.0
     high_ms: float = 5.0
     mean_ms: float = 2.0

@@ -235,7 +235,7 @@ class StateAPI:
 
     def save(self, store: str, items: list[dict[str, Any]],
              params: Mapping[str, str] | None = None) -> Response:
-        return self._direct(_save_items, store, "", params, items)
+        return self._direct(_save, store, "", params, items)
 
     def get(self, store: str, key: str, params: Mapping[str, str] | None = None) -> Response:
         return self._direct(_get, store, key, params)
@@ -244,23 +244,21 @@ class StateAPI:
                params: Mapping[str, str] | None = None) -> Response:
         return self._direct(_delete, store, key, params, etag=etag)
 
-    def _direct(self, endpoint: Any, store: str, key: str, params: Mapping[str, str] | None,
-                items: Any = None, etag: str | None = None) -> Response:
+    def _direct(self, endpoint: Endpoint, store: str, key: str,
+                params: Mapping[str, str] | None, items: Any = None,
+                etag: str | None = None) -> Response:
         call = Call({"storeName": store, "key": key}, dict(params or {}),
                     {} if etag is None else {"if-match": etag}, b"")
         try:
             if items is not None:
-                return endpoint(self.service, call, items)  # type: ignore[no-any-return]
-            return endpoint(self.service, call)  # type: ignore[no-any-return]
+                component = self.service.component(store)
+                decoded = [_save_item(item or {}, call.url_metadata) for item in items]
+                self.service.save_prepared(component,
+                                           self.service.prepare_save(component, decoded))
+                return _NO_CONTENT
+            return endpoint(self.service, call)
         except DaprError as error:
             return Response.of_error(error)
-
-
-def _save_items(service: StateService, call: Call, items: list[Any]) -> Response:
-    component = service.component(call.params["storeName"])
-    decoded = [_save_item(item or {}, call.url_metadata) for item in items]
-    service.save_prepared(component, service.prepare_save(component, decoded))
-    return _NO_CONTENT
 
 
 # -- endpoints: one per route, each a thin mapping onto the service ------------------------------

@@ -13,7 +13,6 @@ from statelab.errors import DaprError, EtagMismatchError, PlainTextError
 
 __all__ = [
     "BODY_TOO_LARGE",
-    "bulk_get_failed",
     "delete_failed",
     "direct_invoke_fallback",
     "get_failed",
@@ -112,10 +111,6 @@ def get_failed(key: str, store: str, detail: str) -> DaprError:
 def delete_failed(key: str, status: int, detail: str) -> DaprError:
     """E10 (409) and E11 (500). The store name is not part of Dapr's message."""
     return _answer(status, "ERR_STATE_DELETE", f"failed deleting state with key {key}: {detail}")
-
-
-def bulk_get_failed(detail: str) -> DaprError:
-    return DaprError(500, "ERR_STATE_BULK_GET", detail)
 
 
 # -- E14 to E18: transactions --------------------------------------------------------------------

@@ -85,7 +85,7 @@ class StateApp:
 
     @staticmethod
     async def _send(response: Response, send: Send) -> None:
-        # Header names keep Go's canonical spelling (``Etag``); uvicorn writes them as given.
+        # Go's canonical names (``Etag``) go to uvicorn, whose httptools writer lowercases them.
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         if response.status != 204:
             headers.append((b"Content-Length", str(len(response.body)).encode()))

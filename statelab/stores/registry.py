@@ -17,12 +17,12 @@ from typing import Any, Protocol
 
 from statelab.errors import ComponentError
 from statelab.go.stdlib import GoParseError, atoi
-from statelab.latency import Latency
+from statelab.latency import KINDS, Latency
 from statelab.stores.base import Store
 
 __all__ = [
-    "REPLICATED_DEFAULTS",
     "ComponentSpec",
+    "REPLICATED_DEFAULTS",
     "ReplicatedSettings",
     "StoreType",
     "lookup",
@@ -144,7 +144,7 @@ def _redis_build(spec: ComponentSpec) -> Store:
     client = store_client(spec)
     try:
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any connection failure is a configuration error
+    except Exception as exc:  # any failure to connect is a configuration error, said as one
         raise _fail(spec, "redisHost",
                     f"cannot reach Redis at {spec.meta('redisHost')}: {exc}") from None
     return RedisStore(client, default_ttl=atoi(ttl) if ttl else None)
@@ -213,10 +213,11 @@ def replicated_settings(spec: ComponentSpec) -> ReplicatedSettings:
         return value
 
     replicas = int(number("replicas"))
-    kind = spec.meta("lagDistribution", "uniform")
-    if kind not in ("fixed", "uniform", "exponential"):
+    raw_kind = spec.meta("lagDistribution", "uniform")
+    kind = KINDS.get(raw_kind)
+    if kind is None:
         raise _fail(spec, "lagDistribution",
-                    f"expected fixed, uniform or exponential, got {kind!r}")
+                    f"expected fixed, uniform or exponential, got {raw_kind!r}")
     low, high = number("lagMinMs"), number("lagMaxMs")
     if kind == "uniform" and high < low:
         raise _fail(spec, "lagMaxMs", "must not be below lagMinMs")
@@ -224,7 +225,7 @@ def replicated_settings(spec: ComponentSpec) -> ReplicatedSettings:
     quorum = None if quorum_raw in ("", "all") else int(number("writeQuorum"))
     if quorum is not None and quorum > replicas:
         raise _fail(spec, "writeQuorum", f"at most {replicas} (the replica count)")
-    lag = Latency(kind, low, high, number("lagMeanMs"))  # type: ignore[arg-type]  # kind checked above
+    lag = Latency(kind, low, high, number("lagMeanMs"))
     return ReplicatedSettings(replicas=replicas, lag=lag, write_quorum=quorum,
                               ack_timeout_ms=number("ackTimeoutMs"), seed=int(number("seed")))
 
