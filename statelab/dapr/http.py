@@ -382,6 +382,8 @@ def _transaction(service: StateService, call: Call) -> Response:
     except GoJSONError as exc:
         raise messages.malformed_body(str(exc)) from None
     raw_operations = body.get("operations") or []
+    if not raw_operations:
+        return _NO_CONTENT  # daprd's HTTP handler answers before it calls the store (7.1)
     url_meta = call.url_metadata
     operations = []
     for raw in raw_operations:

@@ -312,8 +312,8 @@ class StateService:
     @staticmethod
     def transact_prepared(component: Component, operations: Sequence[TransactionOperation],
                           metadata: Metadata | None = None) -> None:
-        if not operations:
-            return
+        """The store's ``Multi``, even with no operations (the HTTP door answers those itself,
+        as daprd's HTTP handler does; its gRPC handler calls the store)."""
         try:
             component.open().multi(operations, dict(metadata or {}))
         except StoreError as exc:
