@@ -14,8 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from statelab.sim.replication import ReplicaScenario, consistency_report  # noqa: E402
-from statelab.stores.replicated import LagModel  # noqa: E402
+from statelab.analysis.consistency import consistency_report  # noqa: E402 - after sys.path
+from statelab.sim.replication import ReplicaScenario  # noqa: E402 - after sys.path
+from statelab.stores.replicated import LagModel  # noqa: E402 - after sys.path
 
 
 def main() -> int:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from statelab.analysis.races import analyse  # noqa: E402
-from statelab.sim.race import Race, RetryPolicy  # noqa: E402
+from statelab.analysis.races import analyse  # noqa: E402 - after sys.path
+from statelab.sim.race import Race, RetryPolicy  # noqa: E402 - after sys.path
 
 BACKOFF = RetryPolicy("backoff", base_ms=1.0, cap_ms=100.0)
 

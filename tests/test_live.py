@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from statelab.analysis.races import analyse
-from statelab.sim.live import LiveRace
 from statelab.server.sidecar import Sidecar, start
+from statelab.sim.live import LiveRace
 from statelab.sim.race import Race, RetryPolicy
 
 
@@ -42,5 +43,5 @@ def test_last_write_final_value_never_exceeds_the_increments(sidecar: Sidecar) -
 
 def test_errors_surface_through_wait() -> None:
     live = LiveRace(Race(writers=1, increments=1), "http://127.0.0.1:9")
-    with pytest.raises(Exception):
+    with pytest.raises(httpx.ConnectError):  # nothing listens on port 9 (discard)
         live.run(timeout=30)

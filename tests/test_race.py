@@ -6,11 +6,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from statelab.analysis.races import analyse, lost_updates
 from statelab.analysis.history import History
+from statelab.analysis.races import analyse, lost_updates
 from statelab.sim.race import MODES, Latency, Race, RetryPolicy, interleavings, run_schedule
 
 GOLDEN = Path(__file__).parent / "golden" / "race-3x2-last-write-seed7.json"
@@ -66,7 +65,7 @@ def test_first_write_with_rereads_loses_no_update(seed: int, writers: int, incre
 def reads_precede_writes(history: History) -> bool:
     """Did two writers both read before either of their writes was applied?"""
     ops = sorted((op for op in history if op.applied_order is not None),
-                 key=lambda op: op.applied_order)  # type: ignore[arg-type, return-value]
+                 key=lambda op: op.applied_order or 0)
     pending: set[int] = set()
     for op in ops:
         if op.kind == "read":

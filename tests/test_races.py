@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from statelab.analysis.races import analyse, lost_updates
 from statelab.analysis.history import History, Operation
+from statelab.analysis.races import analyse, lost_updates
 from statelab.sim.race import Race, RetryPolicy, run_schedule
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["History", "Operation", "writer_name"]
+__all__ = ["History", "Kind", "Operation", "Outcome", "writer_name"]
 
 Kind = Literal["read", "write", "delete"]
 Outcome = Literal["ok", "fail", "info"]

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from statelab.analysis.history import History, Operation
-from statelab.analysis.versions import applied_ok
+from statelab.analysis.stats import percentile_ms
+from statelab.analysis.versions import Replay, replay
 
 __all__ = ["Anomaly", "RaceReport", "analyse", "lost_updates"]
 
@@ -47,91 +48,38 @@ class Anomaly:
                 f"with a value computed from {based}; {whose}")
 
 
-def lost_updates(history: History) -> list[tuple[Anomaly, str]]:
-    """Every successful write computed from an older version than the one it replaced.
+def lost_updates(history: History, *, story: Replay | None = None
+                 ) -> list[tuple[Anomaly, str]]:
+    """Every applied write computed from an older version than the one it replaced.
 
-    Each version of a key is the version it was computed from plus one write, so versions form
-    a tree; a write that replaces version *c* with a value computed from version *b* drops the
-    writes on *c*'s branch above their common ancestor. Those writers' increments are named
-    (a later write computed from an older version can bring one back; :func:`analyse` counts
-    the increments really missing from the final value). Returns (anomaly, sentence) pairs in
-    the order the store applied the writes.
+    A write that replaces version *c* with a value computed from version *b* drops the writes on
+    *c*'s branch of the key's version tree above their common ancestor (see
+    :meth:`~statelab.analysis.versions.Version.erased`). Those writers' increments are named (a
+    later write computed from an older version can bring one back; :func:`analyse` counts the
+    increments really missing from the final value). Returns (anomaly, sentence) pairs in the
+    order the store applied the writes; none for a live history, whose store order is unknown.
+    Pass *story* when the history's :func:`~statelab.analysis.versions.replay` is at hand.
     """
-    applied = sorted((op for op in history if op.applied_order is not None),
-                     key=lambda op: op.applied_order)  # type: ignore[arg-type, return-value]
-    tree = _VersionTree()
-    current: dict[str, int] = {}
-    etag_version: dict[tuple[str, str], int] = {}
+    story = replay(history) if story is None else story
+    if not story.store_order:
+        return []
+    by_index = {op.index: op for op in history}
     found: list[tuple[Anomaly, str]] = []
-    for op in applied:
-        head = current.get(op.key, 0)
-        if op.kind == "read":
-            if op.etag_returned is not None:
-                etag_version[(op.key, op.etag_returned)] = head
+    for version in story.writes:
+        erased = version.erased()
+        if not erased:
             continue
-        if op.kind != "write" or not (applied_ok(op) and op.applied_order is not None):
-            continue
-        based = 0 if op.based_on is None else etag_version.get((op.key, op.based_on), 0)
-        dropped = tree.dropped(op.key, head, based)
-        if dropped:
-            anomaly = Anomaly(key=op.key, write_index=op.index, overwritten_version=head,
-                              based_on_version=based,
-                              lost_writers=tuple(dict.fromkeys(w.writer for w in dropped)),
-                              lost_indexes=tuple(w.index for w in dropped),
-                              time_us=op.applied_us or op.complete_us)
-            found.append((anomaly, anomaly.sentence(op.writer)))
-        current[op.key] = tree.add(op.key, based, op)
+        assert version.index is not None and version.replaced is not None  # made by a write
+        assert version.based is not None
+        dropped = [by_index[lost.index] for lost in erased if lost.index is not None]
+        anomaly = Anomaly(key=version.key, write_index=version.index,
+                          overwritten_version=version.replaced.number,
+                          based_on_version=version.based.number,
+                          lost_writers=tuple(dict.fromkeys(op.writer for op in dropped)),
+                          lost_indexes=tuple(op.index for op in dropped),
+                          time_us=version.time_us)
+        found.append((anomaly, anomaly.sentence(by_index[version.index].writer)))
     return found
-
-
-class _VersionTree:
-    """Versions of each key: number -> (parent number, depth, the write that made it)."""
-
-    def __init__(self) -> None:
-        self.nodes: dict[tuple[str, int], tuple[int, int, Operation]] = {}
-        self.count: dict[str, int] = {}
-
-    def depth(self, key: str, version: int) -> int:
-        return 0 if version == 0 else self.nodes[(key, version)][1]
-
-    def parent(self, key: str, version: int) -> int:
-        return self.nodes[(key, version)][0]
-
-    def add(self, key: str, based: int, op: Operation) -> int:
-        number = self.count.get(key, 0) + 1
-        self.count[key] = number
-        self.nodes[(key, number)] = (based, self.depth(key, based) + 1, op)
-        return number
-
-    def dropped(self, key: str, head: int, based: int) -> list[Operation]:
-        """The writes on *head*'s lineage that *based*'s lineage does not contain."""
-        out: list[Operation] = []
-        a, b = head, based
-        while self.depth(key, a) > self.depth(key, b):
-            out.append(self.nodes[(key, a)][2])
-            a = self.parent(key, a)
-        while self.depth(key, b) > self.depth(key, a):
-            b = self.parent(key, b)
-        while a != b:
-            out.append(self.nodes[(key, a)][2])
-            a, b = self.parent(key, a), self.parent(key, b)
-        return list(reversed(out))
-
-    def lineage(self, key: str, version: int) -> set[int]:
-        indexes: set[int] = set()
-        while version:
-            parent, _, op = self.nodes[(key, version)]
-            indexes.add(op.index)
-            version = parent
-        return indexes
-
-
-def _percentile(values: list[int], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[rank] / 1000
 
 
 @dataclass
@@ -197,14 +145,13 @@ class RaceReport:
 
 def analyse(history: History) -> RaceReport:
     """Compute the :class:`RaceReport` of a race history."""
+    story = replay(history)
     writes = [op for op in history if op.kind == "write"]
     final: dict[str, int] = {}
-    last_order: dict[str, int] = {}
-    for op in writes:
-        if (applied_ok(op) and op.applied_order is not None) and op.applied_order is not None:
-            if op.applied_order >= last_order.get(op.key, -1):
-                last_order[op.key] = op.applied_order
-                final[op.key] = int(op.value) if isinstance(op.value, (int, float)) else 0
+    if story.store_order:  # the value of each written key after the store's last request
+        for key in dict.fromkeys(version.key for version in story.writes):
+            last = story.versions[key][-1].value
+            final[key] = int(last) if isinstance(last, (int, float)) else 0
     live = bool(history.meta.get("live"))
     if live and "final_values" in history.meta:
         # A live history: the store's order is unknown, the final values were read at the end.
@@ -213,7 +160,7 @@ def analyse(history: History) -> RaceReport:
     increments = _increments(writes)
     given_up = sum(1 for attempts in increments.values()
                    if not any(op.outcome == "ok" for op in attempts))
-    anomalies = lost_updates(history)
+    anomalies = lost_updates(history, story=story)
     latencies = [op.latency_us for op in history if op.outcome != "info"]
     attempts = Counter(op.attempt for op in successes)
     return RaceReport(
@@ -227,8 +174,8 @@ def analyse(history: History) -> RaceReport:
         retries=sum(1 for op in writes if op.attempt > 1),
         attempts=dict(sorted(attempts.items())),
         duration_ms=history.duration_us / 1000,
-        latency_p50_ms=_percentile(latencies, 0.5),
-        latency_p99_ms=_percentile(latencies, 0.99),
+        latency_p50_ms=percentile_ms(latencies, 0.5),
+        latency_p99_ms=percentile_ms(latencies, 0.99),
         anomalies=[sentence for _, sentence in anomalies],
         first_anomaly_index=anomalies[0][0].write_index if anomalies else None,
         live=live,

@@ -4,6 +4,7 @@ Everything here drives :mod:`statelab.dapr` (never a socket, except :class:`Live
 simulated conflict is the same Dapr answer a learner gets from the sidecar.
 """
 
+from statelab.analysis.consistency import consistency_report
 from statelab.sim.live import LiveRace
 from statelab.sim.race import (
     MODE_HELP,
@@ -14,7 +15,7 @@ from statelab.sim.race import (
     interleavings,
     run_schedule,
 )
-from statelab.sim.replication import Fault, ReplicaScenario, consistency_report
+from statelab.sim.replication import Fault, ReplicaScenario
 
 __all__ = [
     "MODES",

@@ -1,7 +1,8 @@
 """Live mode: the simulator's writers, run for real, on threads, over HTTP.
 
 After replaying a race deterministically, the "now for real" moment: the same writer code
-(:func:`statelab.sim.race.increment_writer`) drives real ``httpx`` requests against a running sidecar
+(:func:`statelab.sim.race.increment_writer`), driven by the same loop
+(:func:`statelab.sim.writer.drive`), sends real ``httpx`` requests to a running sidecar
 (statelab's or a real daprd), one thread per writer. Timing is the machine's, so the history
 differs from run to run; instead of comparing outputs, callers check invariants, for example
 "first-write with re-reading retries loses no update": the final value equals the number of
@@ -18,10 +19,24 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from statelab.analysis.history import History, Operation
-from statelab.sim.race import Race, _body, _Get, _Save, _Sleep, increment_writer
+from statelab.sim.race import Race, increment_writer
+from statelab.sim.writer import (
+    Action,
+    Answer,
+    Get,
+    Reply,
+    Save,
+    Sleep,
+    build_operation,
+    drive,
+    save_body,
+)
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["LiveRace"]
 
@@ -115,71 +130,52 @@ class LiveRace:
         import httpx
 
         timeout = None if self.race.timeout_ms is None else self.race.timeout_ms / 1000
-        writer = increment_writer(self.race, rng, key_names)
         try:
             with httpx.Client(base_url=self.url, headers=self.headers,
                               timeout=timeout or 30) as client:
-                answer: Any = None
-                while True:
-                    try:
-                        action = writer.send(answer)
-                    except StopIteration:
-                        return
-                    if isinstance(action, _Sleep):
+
+                def perform(action: Action) -> Answer:
+                    if isinstance(action, Sleep):
                         time.sleep(action.duration_us / 1e6)
-                        answer = None
-                        continue
-                    answer = self._request(client, process, action)
+                        return None
+                    return self._request(client, process, action)
+
+                drive(increment_writer(self.race, rng, key_names), perform)
         except BaseException as exc:  # noqa: BLE001 - reported through wait()
             self.errors.append(exc)
 
-    def _request(self, client: Any, process: int, action: Any) -> Operation:
+    def _request(self, client: httpx.Client, process: int, action: Get | Save) -> Operation:
         import httpx
 
         invoke = self._now_us()
-        path = f"/v1.0/state/{self.store}/{action.key}" if isinstance(action, _Get) \
-            else f"/v1.0/state/{self.store}"
         try:
-            if isinstance(action, _Get):
-                reply = client.get(path)
+            if isinstance(action, Get):
+                reply = _reply(client.get(f"/v1.0/state/{self.store}/{action.key}"), read=True)
             else:
-                reply = client.post(path, json=[_body(action)])
+                reply = _reply(client.post(f"/v1.0/state/{self.store}",
+                                           json=[save_body(action)]), read=False)
         except httpx.TimeoutException:
             reply = None
         complete = self._now_us()
         with self._lock:
             index = len(self._operations)
-            op = _operation(index, process, action, invoke, complete, reply)
+            op = build_operation(index, process, action, invoke, complete, reply)
             self._operations.append(op)
         if self.on_operation is not None:
             self.on_operation(index + 1)
         return op
 
 
-def _operation(index: int, process: int, action: Any, invoke: int, complete: int,
-               reply: Any) -> Operation:
-    kind = "read" if isinstance(action, _Get) else "write"
-    common: dict[str, Any] = {"index": index, "process": process, "kind": kind,
-                              "key": action.key, "invoke_us": invoke, "complete_us": complete,
-                              "attempt": action.attempt}
-    if isinstance(action, _Save):
-        common.update(value=action.value, etag_sent=action.etag, based_on=action.based_on,
-                      increment=action.increment)
-    if reply is None:
-        return Operation(outcome="info", **common)
+def _reply(response: httpx.Response, *, read: bool) -> Reply:
+    """Describe an HTTP answer the way the simulator describes the state API's."""
     error_code = message = None
-    if reply.status_code >= 400:
+    if response.status_code >= 400:
         try:
-            error = reply.json()
+            error = response.json()
             error_code, message = error.get("errorCode"), error.get("message")
         except ValueError:
-            message = reply.text
-    ok = 200 <= reply.status_code < 300
-    if kind == "read":
-        value = reply.json() if reply.status_code == 200 else None
-        return Operation(outcome="ok" if ok else "fail", status=reply.status_code,
-                         error_code=error_code, message=message, value=value,
-                         etag_returned=reply.headers.get("etag"), **common)
-    return Operation(outcome="ok" if ok else "fail", status=reply.status_code,
-                     error_code=error_code, message=message, **common)
-
+            message = response.text
+    if not read:
+        return Reply(response.status_code, None, None, error_code, message)
+    value = response.json() if response.status_code == 200 else None
+    return Reply(response.status_code, response.headers.get("etag"), value, error_code, message)
