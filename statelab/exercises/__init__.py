@@ -1,13 +1,24 @@
-"""Auto-checked exercises: the learner's function runs against Dapr with competing writers."""
+"""Auto-checked exercises: the learner's function runs against Dapr with competing writers.
 
-from statelab.exercises.framework import (
-    CheckResult,
-    Exercise,
-    Progress,
-    exercise,
-    exercises,
-    progress,
-    restore_progress,
-)
+``statelab.exercise(id)`` is an :class:`Exercise` (task, hints, check, solution, reset);
+``statelab.progress()`` is the checklist. The layers import one way only:
+:mod:`~statelab.exercises.bank` (the exercises, one module per notebook) uses
+:mod:`~statelab.exercises.lab` (stores, the learner's client, competing writers) and
+:mod:`~statelab.exercises.framework` (exercises, checks, the registry), which keeps its
+bookkeeping in :mod:`~statelab.exercises.record` (the progress file);
+:mod:`~statelab.exercises.progress` shows the checklist.
+"""
 
-__all__ = ["CheckResult", "Exercise", "Progress", "exercise", "exercises", "progress", "restore_progress"]
+from statelab.exercises import bank  # noqa: F401 - registers every exercise on import
+from statelab.exercises.framework import CheckResult, Exercise, exercise, exercises
+from statelab.exercises.progress import Progress, progress, restore_progress
+
+__all__ = [
+    "CheckResult",
+    "Exercise",
+    "Progress",
+    "exercise",
+    "exercises",
+    "progress",
+    "restore_progress",
+]

@@ -1,0 +1,129 @@
+"""Notebook 07's exercises: an atomic, retried transfer; what a failed Redis transaction changes.
+
+The transfer is checked on the in-memory store, whose transactions are atomic; the prediction
+on Redis, whose transactions are not (a failing ETag does not stop the other operations).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from statelab.dapr.components import Component
+from statelab.dapr.service import SaveItem, StateService, TransactionItem
+from statelab.errors import DaprError
+from statelab.exercises.framework import CheckFailed, Exercise, register, run_answer
+from statelab.exercises.lab import Interference, Lab, competing_increment
+from statelab.stores.memory import MemoryStore
+
+
+def _check_transfer(fn: Callable[..., Any]) -> str:
+    rng = random.Random(11)
+    for case in range(6):
+        points = sorted(rng.sample(range(1, 8), rng.randint(0, 2)))
+        writers = [Interference(p, competing_increment("alice", "memstore")) for p in points]
+        with Lab([Component.around(MemoryStore(), "memstore")], interference=writers) as lab:
+            lab.save("alice", 100, store="memstore")
+            lab.save("bob", 50, store="memstore")
+            run_answer(fn, lab.client, "memstore", "alice", "bob", 30)
+            bonus = sum(1 for p in points if p <= len(lab.requests))
+            alice, bob = lab.value("alice", "memstore"), lab.value("bob", "memstore")
+            if (alice, bob) != (70 + bonus, 80):
+                raise CheckFailed(
+                    f"schedule {case}: another writer added {bonus} to alice meanwhile; "
+                    f"expected alice={70 + bonus}, bob=80, got alice={alice}, bob={bob}")
+            kinds = {r.url.path.rsplit("/", 1)[-1] for r in lab.requests if r.method == "POST"}
+            if "transaction" not in kinds:
+                raise CheckFailed("move the money with one POST to .../transaction, so both "
+                                  "keys change together or not at all")
+    return "transfers are atomic and retried when another writer gets in between."
+
+
+register(Exercise(
+    id="transfer", notebook="07-group-writes",
+    title="Move money between two keys atomically",
+    task="""
+    Write `transfer(client, store, source, target, amount)`: move `amount` from one counter to
+    another with a single transaction carrying both ETags; retry if it fails because someone
+    changed a key in between. It is checked on the in-memory store, whose transactions are
+    atomic.
+    """,
+    hints=("A transaction is a POST to /v1.0/state/<store>/transaction with "
+           "{'operations': [{'operation': 'upsert', 'request': {...}}, ...]}.",
+           "Put each key's ETag in its request; an ETag conflict fails the whole transaction "
+           "with 500 ERR_STATE_TRANSACTION (not 409).",
+           "Loop: read both (value + etag), send both upserts with their etags, stop on 204."),
+    solution_code="""
+    def transfer(client, store, source, target, amount):
+        while True:
+            a = client.get(f"/v1.0/state/{store}/{source}")
+            b = client.get(f"/v1.0/state/{store}/{target}")
+            operations = [
+                {"operation": "upsert", "request": {"key": source, "value": a.json() - amount,
+                                                    "etag": a.headers["etag"]}},
+                {"operation": "upsert", "request": {"key": target, "value": b.json() + amount,
+                                                    "etag": b.headers["etag"]}},
+            ]
+            reply = client.post(f"/v1.0/state/{store}/transaction",
+                                json={"operations": operations})
+            if reply.status_code == 204:
+                return
+            if reply.json().get("errorCode") != "ERR_STATE_TRANSACTION":
+                reply.raise_for_status()
+    """,
+    checker=_check_transfer))
+
+
+def _upsert_all(service: StateService, operations: list[dict[str, str]]) -> int:
+    """Run the upserts as one transaction on ``statestore``: the truth the learner predicts.
+
+    The checker is not under test, so it calls the service; the status is the one daprd would
+    answer (204, or 500 when an ETag fails), quoted in the explanation."""
+    try:
+        service.transact("statestore", [TransactionItem("upsert", SaveItem(
+            op["key"], "new", etag=op["etag"])) for op in operations])
+    except DaprError as error:
+        return error.status
+    return 204
+
+
+def _check_partial(fn: Callable[..., Any]) -> str:
+    rng = random.Random(3)
+    for case in range(25):
+        keys = rng.sample(["a", "b", "c", "d"], rng.randint(2, 4))
+        versions = {k: rng.randint(1, 3) for k in keys}
+        operations = [{"key": k, "etag": str(versions[k] + (0 if rng.random() < 0.6 else 1))}
+                      for k in keys]
+        with Lab() as lab:
+            for key, version in versions.items():
+                for number in range(version):
+                    lab.save(key, number)
+            status = _upsert_all(lab.service, operations)
+            truth = {k for k in keys if lab.value(k) == "new"}
+            got = run_answer(fn, [dict(op) for op in operations], dict(versions))
+            if set(got) != truth:
+                raise CheckFailed(
+                    f"case {case}: versions {versions}, upserts with etags "
+                    f"{[(o['key'], o['etag']) for o in operations]} (status {status}): "
+                    f"Redis changed {sorted(truth)}, you said {sorted(set(got))}")
+    return "25 failing and succeeding Redis transactions predicted key by key."
+
+
+register(Exercise(
+    id="partial-transaction", notebook="07-group-writes",
+    title="Predict what a failed Redis transaction still changes",
+    task="""
+    Redis transactions are not atomic when an ETag fails. Write
+    `changed_keys(operations, versions)`: given upserts (dicts with 'key' and 'etag') and the
+    current version of each key, return the set of keys the Redis store changes.
+    """,
+    hints=("Redis runs every queued script inside MULTI/EXEC; a failing one does not stop the "
+           "others.",
+           "An upsert applies when its ETag equals the key's current version.",
+           "return {op['key'] for op in operations if op['etag'] == str(versions[op['key']])}"),
+    solution_code="""
+    def changed_keys(operations, versions):
+        return {op["key"] for op in operations if op["etag"] == str(versions[op["key"]])}
+    """,
+    checker=_check_partial))

@@ -1,0 +1,75 @@
+"""The lab: the learner's client on an in-process sidecar, with writers between its requests."""
+
+from __future__ import annotations
+
+import pytest
+
+from statelab.dapr.components import Component
+from statelab.dapr.service import StateService
+from statelab.exercises.framework import CheckFailed
+from statelab.exercises.lab import MAX_REQUESTS, Interference, Lab, competing_increment
+from statelab.stores.memory import MemoryStore
+
+
+def test_the_client_talks_dapr_http_to_a_redis_statestore() -> None:
+    with Lab() as lab:
+        assert str(lab.client.base_url) == "http://127.0.0.1:3500"
+        saved = lab.client.post("/v1.0/state/statestore", json=[{"key": "k", "value": [1]}])
+        assert saved.status_code == 204
+        assert lab.value("k") == [1]
+        assert lab.etag("k") == "1"  # Redis versions, not UUIDs
+        assert lab.client.get("/v1.0/state/statestore/k").headers["etag"] == "1"
+        assert [r.method for r in lab.requests] == ["POST", "GET"]
+    assert lab.client.is_closed
+
+
+def test_missing_keys_read_as_none() -> None:
+    with Lab() as lab:
+        assert lab.value("nope") is None and lab.etag("nope") is None
+
+
+def test_components_replace_the_default_store() -> None:
+    with Lab([Component.around(MemoryStore(), "memstore")]) as lab:
+        lab.save("k", "v", store="memstore")
+        assert lab.value("k", "memstore") == "v"
+        assert lab.client.get("/v1.0/state/statestore/k").status_code == 400  # E2: no such store
+
+
+def test_interference_runs_right_after_the_nth_request() -> None:
+    seen: list[tuple[int, object]] = []
+
+    def spy(service: StateService) -> None:
+        seen.append((len(lab.requests), service.get("statestore", "n")))
+
+    with Lab(interference=[Interference(2, competing_increment("n")), Interference(1, spy)]
+             ) as lab:
+        for _ in range(3):
+            lab.client.get("/v1.0/state/statestore/n")
+        assert seen == [(1, None)]
+        assert lab.value("n") == 1
+        assert lab.client.get("/v1.0/state/statestore/n").json() == 1
+
+
+def test_the_competing_writer_honours_etags() -> None:
+    with Lab() as lab:
+        lab.save("n", 10)
+        competing_increment("n")(lab.service)
+        competing_increment("n")(lab.service)
+        assert lab.value("n") == 12 and lab.etag("n") == "3"
+
+
+def test_tick_runs_before_each_request_is_answered() -> None:
+    ticks: list[int] = []
+    with Lab(tick=lambda: ticks.append(len(lab.requests))) as lab:
+        lab.client.get("/v1.0/state/statestore/a")
+        lab.client.get("/v1.0/state/statestore/a")
+    assert ticks == [1, 2]
+
+
+def test_a_request_budget_stops_endless_loops() -> None:
+    with Lab() as lab:
+        for _ in range(MAX_REQUESTS):
+            lab.client.get("/v1.0/state/statestore/a")
+        with pytest.raises(CheckFailed, match="^your function sent more than 60 requests; "
+                           "does a loop ever end\\?$"):
+            lab.client.get("/v1.0/state/statestore/a")
