@@ -460,7 +460,7 @@ def store_section(stores: dict[str, Any], rounds: int, seconds: float,
                   log: Callable[[str], None]) -> dict[tuple[str, str], OpStats]:
     """RedisStore.get / etag-checked RedisStore.set / bare EVALSHA, interleaved in blocks."""
     from statelab.stores.base import SetRequest
-    from statelab.stores.redis.store import SAVE_SCRIPT
+    from statelab.stores.redis.scripts import SAVE_SCRIPT
 
     stats: dict[tuple[str, str], OpStats] = {}
     pool = 512

@@ -10,18 +10,24 @@ afterwards. They also show the path is atomic against other clients and keeps WA
 
 from __future__ import annotations
 
+import re
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import fakeredis
 import pytest
 import redis
-
-from statelab.dapr.components import default_components, embedded_redis_client
-from statelab.stores.base import DeleteRequest, EtagError, SetRequest
-from statelab.stores.redis.fakeredis_direct import DirectFakeredis
-from statelab.stores.redis.store import RedisStore
 from support import RedisServer
+
+from statelab.dapr.components import default_components
+from statelab.stores.base import DeleteRequest, EtagError, SetRequest
+from statelab.stores.redis import fakeredis_direct
+from statelab.stores.redis.clients import embedded_redis_client
+from statelab.stores.redis.fakeredis_direct import TESTED_FAKEREDIS, DirectFakeredis, is_tested
+from statelab.stores.redis.scripts import SAVE_SCRIPT, script_sha
+from statelab.stores.redis.store import RedisStore
 
 KEY = "myapp||k"
 
@@ -105,7 +111,7 @@ def compare(direct_client: Any, reference_client: Any, reference: RedisStore) ->
             for client, store in ((direct_client, direct), (reference_client, reference)):
                 client.delete(KEY)
                 prepare(client)
-                answers.append((outcome(lambda: op(store)), stored(client)))
+                answers.append((outcome(lambda op=op, store=store: op(store)), stored(client)))
             if answers[0] != answers[1]:
                 mismatches.append(f"{state_name} / {op_name}: direct {answers[0]} "
                                   f"!= lua {answers[1]}")
@@ -149,10 +155,50 @@ def test_lua_can_be_forced_and_other_clients_never_attach() -> None:
     assert RedisStore(client, scripts="lua").direct is None
     assert RedisStore(client).direct is not None
     # A client of a real server (never connected here) has no in-process server to attach to.
-    assert DirectFakeredis.attach(redis.Redis(host="127.0.0.1", port=1)) is None
-    assert DirectFakeredis.attach(object()) is None
+    assert DirectFakeredis.attach(redis.Redis(host="127.0.0.1", port=1)) == (None, None)
+    assert DirectFakeredis.attach(object()) == (None, None)
+    assert RedisStore(client).note is None
     with pytest.raises(ValueError, match="'auto' or 'lua'"):
-        RedisStore(client, scripts="fast")  # type: ignore[arg-type]
+        RedisStore(client, scripts="fast")  # type: ignore[arg-type]  # the wrong value is the test
+
+
+def test_the_installed_fakeredis_is_a_tested_one() -> None:
+    """pyproject.toml's pin and TESTED_FAKEREDIS name the same minor versions."""
+    assert is_tested(fakeredis.__version__)
+    assert is_tested("2.40.0") and is_tested("2.41.7")
+    assert not is_tested("2.42.0") and not is_tested("2.4.0") and not is_tested("3.0.0")
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    pin = re.search(r'"fakeredis\[lua\]>=(\d+\.\d+),<(\d+)\.(\d+)"', pyproject)
+    assert pin is not None
+    lowest, major, minor_end = pin[1], int(pin[2]), int(pin[3])
+    assert TESTED_FAKEREDIS[0] == lowest
+    assert TESTED_FAKEREDIS[-1] == f"{major}.{minor_end - 1}"
+
+
+def test_an_untested_fakeredis_keeps_lua_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fakeredis_direct, "fakeredis_version", lambda: "2.99.1")
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    store = RedisStore(client)
+    assert store.direct is None
+    assert store.note == ("fakeredis 2.99.1 is not in the tested list (2.40, 2.41); "
+                          "using Lua scripts (slower, same answers)")
+    store.set(SetRequest(KEY, 1))
+    assert client.script_exists(script_sha(SAVE_SCRIPT)) == [True]  # the save ran as Lua
+    assert store.get(KEY, {}) is not None
+    # Forcing Lua is a choice, not a fallback: no note.
+    assert RedisStore(client, scripts="lua").note is None
+
+
+def test_missing_internals_keep_lua_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    def moved(self: DirectFakeredis, server: Any, db: int) -> None:
+        raise AttributeError("'FakeSocket' has no attribute '_db'")
+
+    monkeypatch.setattr(DirectFakeredis, "__init__", moved)
+    store = RedisStore(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
+    assert store.direct is None
+    assert store.note is not None and store.note.startswith(
+        f"fakeredis {fakeredis_direct.fakeredis_version()} lacks the internals of the fast path")
+    assert store.note.endswith("using Lua scripts (slower, same answers)")
 
 
 def test_the_lua_script_runs_for_odd_states() -> None:
@@ -160,11 +206,12 @@ def test_the_lua_script_runs_for_odd_states() -> None:
     client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
     store = RedisStore(client)
     store.set(SetRequest(KEY, 1))
-    assert client.script_exists(store._save.sha) == [False]  # the direct path needs no script
+    # The direct path needs no script.
+    assert client.script_exists(script_sha(SAVE_SCRIPT)) == [False]
     client.hset(KEY, "version", "abc")
     with pytest.raises(Exception, match="hash value is not an integer"):
         store.set(SetRequest(KEY, 2))
-    assert client.script_exists(store._save.sha) == [True]
+    assert client.script_exists(script_sha(SAVE_SCRIPT)) == [True]
 
 
 def test_a_disconnected_server_fails_like_redis_py() -> None:
@@ -255,7 +302,7 @@ def test_with_a_keyspace_subscriber_saves_notify_as_the_script_does() -> None:
     events = {}
     for mode in ("auto", "lua"):
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-        store = RedisStore(client, scripts=mode)  # type: ignore[arg-type]
+        store = RedisStore(client, scripts=mode)  # type: ignore[arg-type]  # mode is "auto" or "lua"
 
         def scenario(store: RedisStore = store) -> None:
             store.set(SetRequest(KEY, 1, concurrency="first-write"))

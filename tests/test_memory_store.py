@@ -41,7 +41,7 @@ def test_every_write_gets_a_new_etag(store: MemoryStore) -> None:
     assert first is not None
     assert (first.data, first.etag) == (b'{"a":"\\u003cx\\u003e","b":1}', "etag-1")  # §3.4
     store.set(SetRequest("k", 2.0, etag="etag-1"))
-    assert store.get("k", {}).etag == "etag-2"  # type: ignore[union-attr]
+    assert store.get("k", {}).etag == "etag-2"  # type: ignore[union-attr]  # the key exists
 
 
 @pytest.mark.parametrize(("request_", "cause"), [
@@ -83,10 +83,10 @@ def test_ttl_expires_on_the_injected_clock(store: MemoryStore, clock: FakeClock)
 
 def test_negative_ttl_means_none_and_bad_ttl_fails(store: MemoryStore) -> None:
     store.set(SetRequest("k", 1, metadata={"ttlInSeconds": "-5"}))
-    assert store.get("k", {}).metadata == {}  # type: ignore[union-attr]
+    assert store.get("k", {}).metadata == {}  # type: ignore[union-attr]  # the key exists
     with pytest.raises(StoreError, match='strconv.Atoi: parsing "x": invalid syntax'):
         store.set(SetRequest("k", 2, metadata={"ttlInSeconds": "x"}))
-    assert store.get("k", {}).data == b"1"  # type: ignore[union-attr]
+    assert store.get("k", {}).data == b"1"  # type: ignore[union-attr]  # the key exists
 
 
 def test_transactions_are_atomic(store: MemoryStore) -> None:

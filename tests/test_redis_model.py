@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from support import RedisServer
 
+from statelab.dapr.components import Component
 from statelab.dapr.http import Response, StateAPI
-from statelab.dapr.components import Component, embedded_redis_client
+from statelab.stores.redis.clients import embedded_redis_client
 from statelab.stores.redis.model import RedisModelStore
 from statelab.stores.redis.store import RedisStore
-from support import RedisServer
 
 KEYS = ["a", "b", "c"]
 ETAGS = [None, "", "0", "1", "2", "3", "5", "abc", "-1", "+2"]
@@ -116,13 +118,15 @@ def test_model_matches_the_lua_scripts(lua_store: RedisStore, seed: int) -> None
     # And the stored hashes agree field for field.
     for key in KEYS:
         lua_hash = lua_store.client.hgetall(f"myapp||{key}")
-        model_hash = model_api.components[0].store._hashes.get(f"myapp||{key}")  # type: ignore
+        model = model_api.components[0].store
+        assert isinstance(model, RedisModelStore)
+        model_hash = model.entry(f"myapp||{key}")
         if model_hash is None:
             assert lua_hash == {}
         else:
-            assert lua_hash[b"data"] == model_hash["data"]
-            assert int(lua_hash[b"version"]) == model_hash["version"]
-            assert (b"first-write" in lua_hash) == model_hash["first-write"]
+            assert lua_hash[b"data"] == model_hash.data
+            assert int(lua_hash[b"version"]) == model_hash.version
+            assert (b"first-write" in lua_hash) == model_hash.first_write
 
 
 def test_the_model_reports_redis_7_script_errors() -> None:

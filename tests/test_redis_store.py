@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from support import RedisServer, launch_redis
 
+from statelab.dapr.components import Component
 from statelab.dapr.http import StateAPI
-from statelab.dapr.components import Component, embedded_redis_client
 from statelab.stores.base import (
     DeleteRequest,
     EtagError,
@@ -21,8 +23,8 @@ from statelab.stores.base import (
     StoreError,
     TransactionOperation,
 )
-from statelab.stores.redis.store import RedisStore, _redis7_wording
-from support import RedisServer, launch_redis
+from statelab.stores.redis.clients import embedded_redis_client
+from statelab.stores.redis.store import RedisStore
 
 SCRIPT_ERROR = re.compile(r"^ERR user_script:\d+: failed to (set key|delete) myapp\|\|k "
                           r"script: [0-9a-f]{40}, on @user_script:\d+\.$")
@@ -62,14 +64,6 @@ def test_script_errors_read_like_redis_7_on_both_backends(client: Any) -> None:
     with pytest.raises(EtagError) as mismatch:
         store.delete(DeleteRequest("myapp||k", etag="9"))
     assert SCRIPT_ERROR.match(mismatch.value.cause)
-
-
-def test_fakeredis_wording_is_rewritten() -> None:
-    raw = Exception('Error running script (call to f_abc123): @user_script:?: [string '
-                    '"<python>"]:9: failed to set key k\nstack traceback:\n\t[C]: in ?')
-    assert _redis7_wording(raw) == ("ERR user_script:9: failed to set key k script: abc123, "
-                                    "on @user_script:9.")
-    assert _redis7_wording(Exception("ERR other")) == "ERR other"
 
 
 def test_invalid_etag_and_last_write(client: Any) -> None:

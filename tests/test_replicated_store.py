@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from statelab.dapr.http import StateAPI
 from statelab.dapr.components import Component, load_components
+from statelab.dapr.http import StateAPI
 from statelab.errors import ComponentError
 from statelab.server.sidecar import start
 from statelab.stores.base import DeleteRequest, SetRequest, StoreError
@@ -59,7 +59,7 @@ def test_quorum_and_failed_acknowledgements() -> None:
     store.partition("replica-2")
     with pytest.raises(StoreError, match="acknowledged by 1 of 2 required replicas"):
         store.set(SetRequest("k", 2, consistency="strong"))
-    assert store.primary.get("k", {}).data == b"2"  # type: ignore[union-attr]
+    assert store.primary.get("k", {}).data == b"2"  # type: ignore[union-attr]  # the key exists
 
 
 def test_etags_are_checked_on_the_primary() -> None:
@@ -68,9 +68,9 @@ def test_etags_are_checked_on_the_primary() -> None:
     clock.now = 20_000
     stale = store.get("k", {})
     store.set(SetRequest("k", 2))                            # version 2 on the primary only
-    assert store.get("k", {}).etag == "1"  # type: ignore[union-attr]  # replicas still lag
+    assert store.get("k", {}).etag == "1"  # type: ignore[union-attr]  # the key exists; replicas still lag
     with pytest.raises(StoreError, match="failed to set key"):
-        store.set(SetRequest("k", 3, etag=stale.etag, concurrency="first-write"))  # type: ignore
+        store.set(SetRequest("k", 3, etag=stale.etag, concurrency="first-write"))  # type: ignore[union-attr]  # read above
 
 
 def test_pause_partition_resume() -> None:
@@ -83,7 +83,7 @@ def test_pause_partition_resume() -> None:
     assert store.get("k", {}) is None and store.last_node == "replica-2"
     assert [row["pending_updates"] for row in store.status()] == [1, 1]
     store.resume("replica-2")
-    assert store.get("k", {}).data == b"1"  # type: ignore[union-attr]  # caught up
+    assert store.get("k", {}).data == b"1"  # type: ignore[union-attr]  # the key exists; caught up
     store.resume("replica-1")
     assert store.status() == [
         {"replica": "replica-1", "paused": False, "partitioned": False, "pending_updates": 0},
@@ -105,7 +105,7 @@ def test_no_replicas_means_the_primary_serves_everything() -> None:
     store, _ = make(replicas=0)
     store.set(SetRequest("k", 1, consistency="strong"))
     assert store.last_delay_us == 0
-    assert store.get("k", {}).metadata == {"replica": "primary"}  # type: ignore[union-attr]
+    assert store.get("k", {}).metadata == {"replica": "primary"}  # type: ignore[union-attr]  # the key exists
 
 
 def test_bad_settings() -> None:

@@ -9,13 +9,14 @@ wraps into its ``errorCode``/``message`` answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "DeleteRequest",
     "EtagError",
     "GetResult",
+    "KeyRequest",
     "SetRequest",
     "Store",
     "StoreError",
@@ -46,11 +47,15 @@ class EtagError(StoreError):
 
 
 @dataclass
-class SetRequest:
-    """One item to save. ``key`` is already prefixed; ``value`` is decoded JSON."""
+class KeyRequest:
+    """What a save and a delete share: the key (already prefixed) and Dapr's request options.
+
+    The options are keyword-only so that :class:`SetRequest` keeps ``(key, value)`` as its
+    positional pair.
+    """
 
     key: str
-    value: Any
+    _: KW_ONLY
     etag: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     concurrency: str = ""
@@ -63,18 +68,15 @@ class SetRequest:
 
 
 @dataclass
-class DeleteRequest:
-    """One key to delete. ``key`` is already prefixed."""
+class SetRequest(KeyRequest):
+    """One item to save. ``value`` is decoded JSON; the store owns its encoding."""
 
-    key: str
-    etag: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    concurrency: str = ""
-    consistency: str = ""
+    value: Any
 
-    @property
-    def has_etag(self) -> bool:
-        return bool(self.etag)
+
+@dataclass
+class DeleteRequest(KeyRequest):
+    """One key to delete."""
 
 
 @dataclass
@@ -105,10 +107,15 @@ def check_request_options(concurrency: str, consistency: str) -> None:
 
 @runtime_checkable
 class Store(Protocol):
-    """The component interface the API layer calls. All methods are synchronous."""
+    """The component interface the API layer calls. All methods are synchronous.
 
-    component_type: str
-    features: tuple[str, ...]
+    ``features`` is read-only here so that a class constant satisfies it; the component type
+    names (``state.redis`` ...) belong to the registry that builds stores, not to the stores.
+    """
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Dapr's feature names for this component (``ETAG``, ``TRANSACTIONAL``, ...)."""
 
     def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
         """Return the stored item, or None when the key is missing or expired.

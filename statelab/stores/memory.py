@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from statelab.go import json as gojson
 from statelab.go.stdlib import GoParseError, atoi
@@ -55,8 +55,7 @@ def _uuid4() -> str:
 class MemoryStore:
     """``state.in-memory`` semantics; thread-safe behind one lock, like the Go original."""
 
-    component_type = "state.in-memory"
-    features = MEMORY_FEATURES
+    features: ClassVar[tuple[str, ...]] = MEMORY_FEATURES
 
     def __init__(self, *, clock_ms: Callable[[], int] = _wall_clock_ms,
                  new_etag: Callable[[], str] = _uuid4) -> None:
@@ -164,3 +163,10 @@ class MemoryStore:
 
     def close(self) -> None:
         self.reset()
+
+
+if TYPE_CHECKING:
+    from statelab.stores.base import Store
+
+    # mypy --strict proves here that the class satisfies the Store protocol.
+    _CONFORMS: type[Store] = MemoryStore

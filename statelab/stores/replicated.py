@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from statelab.latency import Latency
 from statelab.stores.base import (
@@ -46,7 +46,7 @@ from statelab.stores.base import (
 )
 from statelab.stores.redis.model import RedisModelStore
 
-__all__ = ["LagModel", "ReplicatedStore"]
+__all__ = ["LagModel", "Replica", "ReplicatedStore"]
 
 REPLICATED_FEATURES = ("ETAG", "TRANSACTIONAL")
 
@@ -57,7 +57,9 @@ DEFAULT_LAG = Latency("uniform", 5.0, 50.0, 20.0)
 
 
 @dataclass
-class _Replica:
+class Replica:
+    """One lagging copy: its data, the replication stream still in flight, and its faults."""
+
     name: str
     data: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     # (arrival time, key, entry or None for a delete, the delivery's log record)
@@ -94,8 +96,7 @@ class _WallClock:
 class ReplicatedStore:
     """A primary with Redis semantics plus *replicas* lagging copies (see the module docs)."""
 
-    component_type = "state.replicated"
-    features = REPLICATED_FEATURES
+    features: ClassVar[tuple[str, ...]] = REPLICATED_FEATURES
 
     def __init__(self, *, replicas: int = 2, lag: Latency | None = None,
                  write_quorum: int | None = None, ack_timeout_ms: float = 1000.0,
@@ -107,7 +108,7 @@ class ReplicatedStore:
         if not 0 <= quorum <= replicas:
             raise ValueError(f"write quorum must be between 0 and {replicas}")
         self.primary = RedisModelStore()
-        self.replicas = [_Replica(f"replica-{i + 1}") for i in range(replicas)]
+        self.replicas = [Replica(f"replica-{i + 1}") for i in range(replicas)]
         self.lag = lag or DEFAULT_LAG
         self.write_quorum = quorum
         self.ack_timeout_us = round(ack_timeout_ms * 1000)
@@ -132,7 +133,7 @@ class ReplicatedStore:
         """Which node served the last read (``primary`` or ``replica-N``)."""
         return str(getattr(self._local, "node", "primary"))
 
-    def replica(self, name: str) -> _Replica:
+    def replica(self, name: str) -> Replica:
         for replica in self.replicas:
             if replica.name == name:
                 return replica
@@ -157,7 +158,7 @@ class ReplicatedStore:
             replica = self.replica(name)
             now = self._clock()
             replica.paused = replica.partitioned = False
-            healed = deque()
+            healed: deque[tuple[int, str, tuple[bytes, int] | None, dict[str, Any]]] = deque()
             for at, key, entry, record in replica.pending:
                 record["arrives_us"] = max(at, now)  # held back until the link came back
                 healed.append((record["arrives_us"], key, entry, record))
@@ -167,8 +168,8 @@ class ReplicatedStore:
     # -- replication -------------------------------------------------------------------------
 
     def _snapshot(self, key: str) -> tuple[bytes, int] | None:
-        entry = self.primary._hashes.get(key)
-        return None if entry is None else (entry["data"], entry["version"])
+        entry = self.primary.entry(key)
+        return None if entry is None else (entry.data, entry.version)
 
     def _replicate(self, keys: Sequence[str], consistency: str) -> None:
         """Queue the primary's new state of *keys* to every replica; wait for acks if strong."""
@@ -267,3 +268,10 @@ class ReplicatedStore:
                              "partitioned": replica.partitioned,
                              "pending_updates": len(replica.pending)})
             return rows
+
+
+if TYPE_CHECKING:
+    from statelab.stores.base import Store
+
+    # mypy --strict proves here that the class satisfies the Store protocol.
+    _CONFORMS: type[Store] = ReplicatedStore

@@ -14,8 +14,8 @@ other client (a learner's redis-py client on the same server, say) sees half a s
 fakeredis's command layer does the work, expiry, keyspace notifications and ``WATCH``
 invalidation behave exactly as they do for the Lua path.
 
-The rules are those of :data:`~statelab.stores.redis.store.SAVE_SCRIPT` and
-:data:`~statelab.stores.redis.store.DELETE_SCRIPT`, decided in Python. The fast path takes only
+The rules are those of :data:`~statelab.stores.redis.scripts.SAVE_SCRIPT` and
+:data:`~statelab.stores.redis.scripts.DELETE_SCRIPT`, decided in Python. The fast path takes only
 the states where the script cannot fail half way: a missing key, or a hash whose ``version`` is
 absent or a plain integer that ``HINCRBY`` can increment. Anything else (a legacy plain value, a
 version like ``"abc"``) is handed back before anything is written, and the caller runs the Lua
@@ -24,34 +24,62 @@ operations on ordinary and odd states through both paths and requires identical 
 identical stored data; the contract tests run the embedded profile on this path.
 
 It relies on fakeredis internals (``FakeSocket._run_command``, ``FakeServer.lock``, the
-database's ``_dict`` and the ``Hash`` model's ``_values``), checked when attaching: on a fakeredis without them, :meth:`DirectFakeredis.attach`
-returns None and the store keeps using redis-py and Lua everywhere.
+database's ``_dict`` and the ``Hash`` model's ``_expiry_heap``), which moved within 2.x before.
+So :meth:`DirectFakeredis.attach` connects only on the fakeredis versions the tests cover
+(:data:`TESTED_FAKEREDIS`) and only if those internals are there; otherwise it returns a
+one-line note and the store keeps using redis-py and Lua everywhere.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import time
 from typing import Any
 
-__all__ = ["DirectFakeredis", "HandBack", "ScriptRefused"]
+__all__ = [
+    "TESTED_FAKEREDIS",
+    "DirectFakeredis",
+    "HandBack",
+    "ScriptRefused",
+    "fakeredis_version",
+    "is_tested",
+]
+
+#: The fakeredis minor versions whose internals the tests exercise (``tests/
+#: test_fakeredis_direct.py``, last run on 2.40.0 and 2.41.0). pyproject.toml pins the same
+#: range; on any other version the store keeps Lua and says so in ``RedisStore.note``.
+TESTED_FAKEREDIS = ("2.40", "2.41")
 
 # The integers Redis's HINCRBY parses (string2ll) and can add 1 to without overflow.
 _PLAIN_INTEGER = re.compile(rb"-?[1-9][0-9]{0,18}|0")
 _INT64_MAX = 2**63 - 1
 
 
-class HandBack(Exception):
+class HandBack(Exception):  # noqa: N818 - a signal to take the Lua path, not an error
     """The state is unusual: run the Lua script instead (nothing was written)."""
 
 
-class ScriptRefused(Exception):
+class ScriptRefused(Exception):  # noqa: N818 - the script's verdict, worded by the caller
     """The script's own ``error(...)``: the ETag check failed (same rule as the Lua text)."""
 
 
+def fakeredis_version() -> str:
+    """The installed fakeredis version (a function, so tests can pretend another one)."""
+    return importlib.metadata.version("fakeredis")
+
+
+def is_tested(version: str) -> bool:
+    """Whether *version* is in one of the :data:`TESTED_FAKEREDIS` minor series."""
+    return ".".join(version.split(".")[:2]) in TESTED_FAKEREDIS
+
+
 def _incrementable(version: bytes | None) -> bool:
-    return version is None or (_PLAIN_INTEGER.fullmatch(version) is not None
-                               and int(version) < _INT64_MAX)
+    if version is None:
+        return True
+    if version.isdigit() and len(version) <= 18 and (version[0] != 0x30 or version == b"0"):
+        return True  # the common case, without a regex: at most 18 digits is below 2**63-1
+    return _PLAIN_INTEGER.fullmatch(version) is not None and int(version) < _INT64_MAX
 
 
 class DirectFakeredis:
@@ -68,30 +96,41 @@ class DirectFakeredis:
         self._lock = server.lock
         self._socket = FakeSocket(server, db, client_class=redis.Redis)
         self._db = self._socket._db
-        self._simple_error: type = SimpleError
-        self._hash_type: type = Hash
-        self._item_type: type = Item
+        self._simple_error: type[Any] = SimpleError
+        self._hash_type: type[Any] = Hash
+        self._item_type: type[Any] = Item
         self._commands = {name: self._socket._name_to_func(name)
                           for name in ("hgetall", "hmget", "hset", "hincrby", "hget", "del")}
 
     @classmethod
-    def attach(cls, client: Any) -> DirectFakeredis | None:
-        """A direct connection beside *client*, if it is a fakeredis client of this process."""
+    def attach(cls, client: Any) -> tuple[DirectFakeredis | None, str | None]:
+        """A direct connection beside *client*, if it is a fakeredis client of this process.
+
+        Returns the connection (or None) and, when a fakeredis client cannot have one, a
+        one-line note for people saying why and what happens instead.
+        """
         kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
         server = kwargs.get("server")
         if server is None or type(server).__module__.split(".")[0] != "fakeredis":
-            return None
+            return None, None
+        version = fakeredis_version()
+        if not is_tested(version):
+            return None, (f"fakeredis {version} is not in the tested list "
+                          f"({', '.join(TESTED_FAKEREDIS)}); using Lua scripts "
+                          "(slower, same answers)")
         try:
             direct = cls(server, int(kwargs.get("db", 0) or 0))
             # The internals relied on, checked once: a different layout keeps Lua.
-            direct._socket._run_command  # noqa: B018
-            direct._db._dict  # noqa: B018
-            direct._hash_type()._expiry_heap  # noqa: B018
-            direct._db.notify_watch  # noqa: B018
-            server.subscribers, server.psubscribers  # noqa: B018
-        except Exception:  # noqa: BLE001 - another fakeredis layout: stay on redis-py and Lua
-            return None
-        return direct
+            direct._socket._run_command  # noqa: B018 - an attribute check, not a statement
+            direct._db._dict  # noqa: B018 - an attribute check, not a statement
+            direct._hash_type()._expiry_heap  # noqa: B018 - an attribute check
+            direct._db.notify_watch  # noqa: B018 - an attribute check, not a statement
+            server.subscribers, server.psubscribers  # noqa: B018 - an attribute check
+        except Exception as exc:  # noqa: BLE001 - another fakeredis layout: stay on Lua
+            return None, (f"fakeredis {version} lacks the internals of the fast path "
+                          f"({type(exc).__name__}: {exc}); using Lua scripts "
+                          "(slower, same answers)")
+        return direct, None
 
     # -- one command ---------------------------------------------------------------------
 
@@ -123,12 +162,13 @@ class DirectFakeredis:
             if item is None:
                 return {}
             if self._plain(item):
-                return item.value.getall()  # a copy
+                copy: dict[bytes, bytes] = item.value.getall()
+                return copy
             fields = self._call("hgetall", raw_key)
         if isinstance(fields, self._simple_error):
             raise HandBack(str(fields))  # WRONGTYPE: the store reads it as a plain string
         if isinstance(fields, list):  # a flat RESP2 array on some fakeredis versions
-            return dict(zip(fields[::2], fields[1::2]))
+            return dict(zip(fields[::2], fields[1::2], strict=False))
         return dict(fields)
 
     def _plain(self, item: Any) -> bool:

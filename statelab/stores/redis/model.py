@@ -2,9 +2,12 @@
 
 The simulator replays thousands of requests per scenario; through fakeredis each etag-checked
 save costs about 240 us of Lua, so the race lab would crawl. This model keeps the same hash
-layout in dicts and applies the same rules as :data:`~statelab.stores.redis.store.SAVE_SCRIPT`
-and :data:`~statelab.stores.redis.store.DELETE_SCRIPT`, including the error text a Redis 7
-server gives for them (same script SHA and line number), so answers match byte for byte.
+layout in dicts and applies the same rules as :data:`~statelab.stores.redis.scripts.SAVE_SCRIPT`
+and :data:`~statelab.stores.redis.scripts.DELETE_SCRIPT`. Everything around the scripts (ETag
+parsing, TTL checks, what a refusal means) comes from :mod:`statelab.stores.redis.plan`, the
+same decisions :class:`~statelab.stores.redis.store.RedisStore` runs, and refusals are worded
+by :mod:`~statelab.stores.redis.scripts` as a Redis 7 server words them (same script SHA and
+line number), so answers match byte for byte.
 
 It is *only* for the simulator. ``tests/test_redis_model.py`` drives the same random
 operation sequences through this model, through the Lua scripts on fakeredis and through a real
@@ -16,33 +19,40 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from statelab.stores.base import (
-    DeleteRequest,
-    EtagError,
-    GetResult,
-    SetRequest,
-    StoreError,
-    TransactionOperation,
-    check_request_options,
-)
-from statelab.stores.redis.store import (
-    DELETE_SCRIPT,
+from statelab.stores.base import DeleteRequest, GetResult, SetRequest, TransactionOperation
+from statelab.stores.redis.plan import (
     REDIS_FEATURES,
-    SAVE_SCRIPT,
-    RedisStore,
-    redis7_script_error,
+    SavePlan,
+    delete_failed,
+    plan_delete,
+    plan_save,
+    plan_transaction,
+    save_failed,
+    transaction_failed,
 )
+from statelab.stores.redis.scripts import delete_refusal, save_refusal
 
-__all__ = ["RedisModelStore"]
+__all__ = ["ModelHash", "RedisModelStore"]
+
+
+class ModelHash(NamedTuple):
+    """A snapshot of one key's hash in the model."""
+
+    data: bytes
+    version: int
+    first_write: bool
+
+
+class _ScriptError(Exception):
+    """A Lua ``error()`` inside one of the scripts; the argument is Redis 7's wording."""
 
 
 class RedisModelStore:
     """``state.redis`` semantics over plain dicts; same answers as the Lua scripts."""
 
-    component_type = "state.redis"
-    features = REDIS_FEATURES
+    features: ClassVar[tuple[str, ...]] = REDIS_FEATURES
 
     def __init__(self, *, default_ttl: int | None = None) -> None:
         # key -> {"data": bytes, "version": int, "first-write": bool}
@@ -51,11 +61,12 @@ class RedisModelStore:
         self.default_ttl = default_ttl
         self.replicas = 0
 
-    encode = staticmethod(RedisStore.encode)
-    _expected_version = staticmethod(RedisStore._expected_version)
-
-    def _ttl(self, request: SetRequest) -> int | None:
-        return RedisStore._ttl(self, request)  # type: ignore[arg-type]
+    def entry(self, key: str) -> ModelHash | None:
+        """The stored hash of *key*, or None (for replication and tests)."""
+        entry = self._hashes.get(key)
+        if entry is None:
+            return None
+        return ModelHash(entry["data"], entry["version"], entry["first-write"])
 
     # -- the two scripts -------------------------------------------------------------------
 
@@ -65,7 +76,7 @@ class RedisModelStore:
             allowed = str(entry["version"]) == expected or (
                 not entry["first-write"] and expected == "0")
             if not allowed:
-                raise _ScriptError(redis7_script_error(SAVE_SCRIPT, "failed to set key ", key))
+                raise _ScriptError(save_refusal(key))
             entry["data"] = data
             entry["first-write"] = entry["first-write"] or first_write
             entry["version"] += 1
@@ -75,7 +86,7 @@ class RedisModelStore:
     def _delete_script(self, key: str, expected: str) -> None:
         entry = self._hashes.get(key)
         if entry is not None and str(entry["version"]) != expected and expected != "0":
-            raise _ScriptError(redis7_script_error(DELETE_SCRIPT, "failed to delete ", key))
+            raise _ScriptError(delete_refusal(key))
         self._hashes.pop(key, None)
 
     # -- Store protocol ---------------------------------------------------------------------
@@ -88,51 +99,36 @@ class RedisModelStore:
             return GetResult(data=entry["data"], etag=str(entry["version"]))
 
     def set(self, request: SetRequest) -> None:
-        check_request_options(request.concurrency, request.consistency)
-        expected = self._expected_version(request)
-        self._ttl(request)  # validated like the real store; expiry is not modelled
-        data = self.encode(request.value)
+        plan = plan_save(request, self.default_ttl)  # the TTL is checked; expiry not modelled
         with self._lock:
             try:
-                self._save_script(request.key, expected, data,
-                                  request.concurrency == "first-write")
+                self._save_script(plan.key, plan.expected, plan.data, bool(plan.first_write))
             except _ScriptError as exc:
-                if request.has_etag:
-                    raise EtagError("mismatch", str(exc)) from None
-                raise StoreError(f"failed to set key {request.key}: {exc}") from None
+                raise save_failed(request, str(exc)) from None
 
     def delete(self, request: DeleteRequest) -> None:
-        check_request_options(request.concurrency, request.consistency)
-        expected = request.etag if request.has_etag else "0"
+        plan = plan_delete(request)
         with self._lock:
             try:
-                self._delete_script(request.key, expected or "0")
+                self._delete_script(plan.key, plan.expected)
             except _ScriptError as exc:
-                raise EtagError("mismatch", str(exc)) from None
+                raise delete_failed(str(exc)) from None
 
     def multi(self, operations: Sequence[TransactionOperation], metadata: dict[str, str]) -> None:
         """Like MULTI/EXEC: every queued script runs; the first failure is reported."""
-        queued: list[tuple[str, Any]] = []
-        for op in operations:
-            if isinstance(op.request, SetRequest):
-                expected = self._expected_version(op.request)
-                self._ttl(op.request)
-                queued.append(("set", (op.request.key, expected, self.encode(op.request.value))))
-            else:
-                expected = op.request.etag if op.request.has_etag else "0"
-                queued.append(("delete", (op.request.key, expected or "0")))
+        plans = plan_transaction(operations, self.default_ttl)
         first_error: str | None = None
         with self._lock:
-            for kind, args in queued:
+            for plan in plans:
                 try:
-                    if kind == "set":
-                        self._save_script(*args, first_write=False)
+                    if isinstance(plan, SavePlan):
+                        self._save_script(plan.key, plan.expected, plan.data, False)
                     else:
-                        self._delete_script(*args)
+                        self._delete_script(plan.key, plan.expected)
                 except _ScriptError as exc:
                     first_error = first_error or str(exc)
         if first_error is not None:
-            raise StoreError(first_error)
+            raise transaction_failed(first_error)
 
     def reset(self) -> None:
         with self._lock:
@@ -142,5 +138,8 @@ class RedisModelStore:
         self.reset()
 
 
-class _ScriptError(Exception):
-    """A Lua ``error()`` inside one of the scripts."""
+if TYPE_CHECKING:
+    from statelab.stores.base import Store
+
+    # mypy --strict proves here that the class satisfies the Store protocol.
+    _CONFORMS: type[Store] = RedisModelStore
