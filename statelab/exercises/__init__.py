@@ -6,12 +6,12 @@
 :mod:`~statelab.exercises.lab` (stores, the learner's client, competing writers) and
 :mod:`~statelab.exercises.framework` (exercises, checks, the registry), which keeps its
 bookkeeping in :mod:`~statelab.exercises.record` (the progress file);
-:mod:`~statelab.exercises.progress` shows the checklist.
+:mod:`~statelab.exercises.checklist` shows the checklist.
 """
 
 from statelab.exercises import bank  # noqa: F401 - registers every exercise on import
 from statelab.exercises.framework import CheckResult, Exercise, exercise, exercises
-from statelab.exercises.progress import Progress, progress, restore_progress
+from statelab.exercises.checklist import Progress, progress, restore_progress
 
 __all__ = [
     "CheckResult",

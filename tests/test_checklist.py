@@ -10,7 +10,7 @@ import pytest
 
 import statelab
 from statelab.exercises import exercise
-from statelab.exercises.progress import progress, restore_progress
+from statelab.exercises.checklist import progress, restore_progress
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def test_rows() -> None:
 def test_restore_progress_merges_a_download() -> None:
     restored = restore_progress('{"completed": ["transfer", "not-an-exercise"]}')
     assert restored.completed == ["transfer"]
-    assert statelab.exercises.progress().completed == ["transfer"]
+    assert statelab.exercises.checklist().completed == ["transfer"]
 
 
 def test_a_corrupt_progress_file_is_ignored(progress_file: Path) -> None:
