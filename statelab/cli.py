@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sidecar.api else "(attached)"
     print(f"statelab sidecar for app '{args.app_id}' listening on {sidecar.url} "
           f"(state stores: {stores})", flush=True)
+    for note in sidecar.notes():
+        print(f"statelab: {note}", flush=True)
     try:
         while not stop_requested.wait(0.5):
             if not sidecar.running:

@@ -245,3 +245,31 @@ def test_stopping_a_second_sidecar_points_the_environment_back_at_the_first() ->
         first.stop()
     assert "DAPR_HTTP_PORT" not in os.environ or os.environ["DAPR_HTTP_PORT"] not in (
         str(first.port), str(second.port))
+
+
+def test_a_store_note_shows_in_describe_repr_and_notes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from statelab.stores.redis import fakeredis_direct
+
+    monkeypatch.setattr(fakeredis_direct, "fakeredis_version", lambda: "2.99.1")
+    sidecar = start(port=0, app_id="notes", components=[
+        Component(name="untested", type="state.redis", version="v1", metadata={},
+                  source="(test)")])
+    try:
+        [note] = sidecar.notes()
+        assert note.startswith("untested: fakeredis 2.99.1 is not in the tested list")
+        assert "using Lua scripts" in note
+        assert f"  note: {note}" in sidecar.describe().splitlines()
+        assert repr(sidecar).endswith(f"; {note}>")
+    finally:
+        sidecar.stop()
+
+
+def test_describe_lists_the_stores() -> None:
+    sidecar = start(port=0, app_id="described")
+    try:
+        lines = sidecar.describe().splitlines()
+        assert lines[0] == f"statelab sidecar for app 'described' at {sidecar.url} (running)"
+        assert lines[1:] == ["  state store statestore (state.redis)"]
+        assert sidecar.notes() == []
+    finally:
+        sidecar.stop()

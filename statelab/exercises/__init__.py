@@ -10,8 +10,8 @@ bookkeeping in :mod:`~statelab.exercises.record` (the progress file);
 """
 
 from statelab.exercises import bank  # noqa: F401 - registers every exercise on import
-from statelab.exercises.framework import CheckResult, Exercise, exercise, exercises
 from statelab.exercises.checklist import Progress, progress, restore_progress
+from statelab.exercises.framework import CheckResult, Exercise, exercise, exercises
 
 __all__ = [
     "CheckResult",

@@ -65,7 +65,27 @@ class Sidecar:
             state += f" (port {self.moved_from} was busy)"
         stores = ", ".join(f"{c.name} ({c.type})" for c in (self.api.components or [])) \
             if self.api else ""
-        return f"<Sidecar app_id={self.app_id!r} url={self.url!r} {state}; stores: {stores}>"
+        notes = "".join(f"; {note}" for note in self.notes())
+        return (f"<Sidecar app_id={self.app_id!r} url={self.url!r} {state}; stores: {stores}"
+                f"{notes}>")
+
+    def notes(self) -> list[str]:
+        """Each store's note, when one runs in a degraded way (say, a fakeredis version the
+        fast path was not tested on): ``<store>: <note>``."""
+        if self.api is None:
+            return []
+        return [f"{c.name}: {c.store.note}" for c in self.api.components
+                if c.store is not None and c.store.note]
+
+    def describe(self) -> str:
+        """A few lines for people: where the sidecar listens, its stores, and any note."""
+        if self.api is None:
+            return f"statelab sidecar for app {self.app_id!r} at {self.url} (another process)"
+        lines = [f"statelab sidecar for app {self.app_id!r} at {self.url}"
+                 f" ({'running' if self.running else 'stopped'})"]
+        lines += [f"  state store {c.name} ({c.type})" for c in self.api.components]
+        lines += [f"  note: {note}" for note in self.notes()]
+        return "\n".join(lines)
 
     @property
     def running(self) -> bool:

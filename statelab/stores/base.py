@@ -117,6 +117,11 @@ class Store(Protocol):
     def features(self) -> tuple[str, ...]:
         """Dapr's feature names for this component (``ETAG``, ``TRANSACTIONAL``, ...)."""
 
+    @property
+    def note(self) -> str | None:
+        """One line for people when the store runs in a degraded way (None when it does not):
+        the sidecar shows it in its description."""
+
     def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
         """Return the stored item, or None when the key is missing or expired.
 

@@ -56,6 +56,7 @@ class MemoryStore:
     """``state.in-memory`` semantics; thread-safe behind one lock, like the Go original."""
 
     features: ClassVar[tuple[str, ...]] = MEMORY_FEATURES
+    note: ClassVar[str | None] = None
 
     def __init__(self, *, clock_ms: Callable[[], int] = _wall_clock_ms,
                  new_etag: Callable[[], str] = _uuid4) -> None:

@@ -97,6 +97,7 @@ class ReplicatedStore:
     """A primary with Redis semantics plus *replicas* lagging copies (see the module docs)."""
 
     features: ClassVar[tuple[str, ...]] = REPLICATED_FEATURES
+    note: ClassVar[str | None] = None
 
     def __init__(self, *, replicas: int = 2, lag: Latency | None = None,
                  write_quorum: int | None = None, ack_timeout_ms: float = 1000.0,

@@ -53,6 +53,7 @@ class RedisModelStore:
     """``state.redis`` semantics over plain dicts; same answers as the Lua scripts."""
 
     features: ClassVar[tuple[str, ...]] = REDIS_FEATURES
+    note: ClassVar[str | None] = None
 
     def __init__(self, *, default_ttl: int | None = None) -> None:
         # key -> {"data": bytes, "version": int, "first-write": bool}
