@@ -23,14 +23,25 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from statelab.analysis.races import analyse  # noqa: E402
-from statelab.render.timeline import Timeline, default_title  # noqa: E402
-from statelab.widgets.race_board import DEFAULT_RACE, ComparisonView, RaceBoard, SweepChart  # noqa: E402
+from statelab.analysis.history import History  # noqa: E402 - needs the sys.path line
+from statelab.analysis.races import RaceReport, analyse  # noqa: E402 - needs the sys.path line
+from statelab.render.timeline import Timeline, default_title  # noqa: E402 - needs the sys.path line
+from statelab.widgets import (  # noqa: E402 - needs the sys.path line
+    DEFAULT_RACE,
+    ComparisonView,
+    RaceBoard,
+    SweepChart,
+)
+
+
+def draw_base(history: History, report: RaceReport) -> str:
+    return Timeline(history, report, title=default_title(history)).base()
 
 
 def median_ms(action: Callable[[], object], rounds: int) -> float:
@@ -54,18 +65,17 @@ def main() -> int:
 
     rows = []
     for mode in ("last-write", "first-write"):
-        board.mode.value = mode
+        board.controls.mode.value = mode
         click = median_ms(board.run_button.click, rounds)
         race = DEFAULT_RACE.with_(mode=mode)
         history = race.run()
         report = analyse(history)
         sim = median_ms(race.run, rounds)
-        checks = median_ms(lambda: analyse(history), rounds)
-        base = median_ms(lambda: Timeline(history, report, title=default_title(history)).base(),
-                         rounds)
+        checks = median_ms(partial(analyse, history), rounds)
+        base = median_ms(partial(draw_base, history, report), rounds)
         timeline = Timeline(history, report)
         timeline.base()
-        overlay = median_ms(lambda: timeline.overlay_svg(len(history) // 2), rounds * 10)
+        overlay = median_ms(partial(timeline.overlay_svg, len(history) // 2), rounds * 10)
         board.seek(0)
         step = median_ms(board.forward_button.click, rounds * 10)
         board.zoom.value = 25

@@ -15,7 +15,7 @@ from statelab.exercises.framework import (
     exercises,
     run_answer,
 )
-from statelab.exercises.progress import progress
+from statelab.exercises.checklist import progress
 
 
 @pytest.fixture(autouse=True)

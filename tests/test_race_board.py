@@ -1,21 +1,28 @@
-"""The race widgets, driven from Python as a learner's clicks would drive them (no browser)."""
+"""The race board, driven from Python as a learner's clicks would drive them (no browser)."""
 
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import re
 import threading
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import ipywidgets
 import pytest
 
-from statelab.widgets import race_board as sw
-from statelab.analysis.races import analyse
+import statelab
+from statelab import widgets
 from statelab.analysis.history import History
-from statelab.sim.race import Latency, Race, RetryPolicy
-from statelab.widgets.race_board import ComparisonView, RaceBoard, SweepChart
+from statelab.analysis.races import analyse
+from statelab.render.svg import num
+from statelab.sim.race import MODE_HELP, Latency, Race, RetryPolicy
+from statelab.widgets import race_board as sw
+from statelab.widgets.race_board import RaceBoard
+from statelab.widgets.race_controls import DEFAULT_RACE
+from statelab.widgets.race_summary import MAX_SENTENCES
 
 SMALL = Race(writers=3, increments=2, mode="last-write", seed=1)
 
@@ -31,7 +38,7 @@ def overlay_text(board: RaceBoard) -> str:
 
 def test_default_board_runs_eight_writers_by_twenty(default_board: RaceBoard) -> None:
     board = default_board
-    assert board.race == sw.DEFAULT_RACE
+    assert board.race == DEFAULT_RACE
     assert board.history.meta["race"]["writers"] == 8
     assert board.history.meta["race"]["increments"] == 20
     assert len(board.history) == 320
@@ -47,9 +54,9 @@ def test_default_board_runs_eight_writers_by_twenty(default_board: RaceBoard) ->
 def test_playback_is_a_play_widget_jslinked_to_the_slider(default_board: RaceBoard) -> None:
     board = default_board
     assert isinstance(board.play, ipywidgets.Play)
-    assert isinstance(board._link, ipywidgets.widgets.widget_link.Link)
-    assert board._link.source == (board.play, "value")
-    assert board._link.target == (board.slider, "value")
+    assert isinstance(board.playback.link, ipywidgets.widgets.widget_link.Link)
+    assert board.playback.link.source == (board.play, "value")
+    assert board.playback.link.target == (board.slider, "value")
     board.speed.value = 25
     assert board.play.step == 25
     board.speed.value = 1
@@ -66,13 +73,13 @@ def test_the_timeline_is_two_stacked_layers(default_board: RaceBoard) -> None:
 def test_run_button_runs_the_controls() -> None:
     board = RaceBoard(SMALL)
     before = board.history
-    board.writers.value = 4
-    board.increments.value = 3
-    board.mode.value = "first-write"
-    board.retry.value = "backoff"
-    board.reread.value = True
-    board.latency.value = (2.0, 6.0)
-    board.seed.value = 7
+    board.controls.writers.value = 4
+    board.controls.increments.value = 3
+    board.controls.mode.value = "first-write"
+    board.controls.retry.value = "backoff"
+    board.controls.reread.value = True
+    board.controls.latency.value = (2.0, 6.0)
+    board.controls.seed.value = 7
     assert "settings changed" in board.status.value
     board.run_button.click()
     assert "settings changed" not in board.status.value
@@ -94,22 +101,22 @@ def test_controls_keep_what_they_do_not_show() -> None:
                 latency=Latency("uniform", 1.0, 4.0), seed=3)
     board = RaceBoard(race)
     assert board.race_from_controls() == race
-    board.seed.value = 4
+    board.controls.seed.value = 4
     assert board.race_from_controls() == race.with_(seed=4)
 
 
 def test_params_are_accepted_as_keywords() -> None:
     board = RaceBoard(writers=2, increments=1, mode="first-write", seed=2)
-    assert board.race == sw.DEFAULT_RACE.with_(writers=2, increments=1, mode="first-write",
+    assert board.race == DEFAULT_RACE.with_(writers=2, increments=1, mode="first-write",
                                                seed=2)
-    assert board.mode_help.value.count("409") == 1  # the help for first-write
+    assert board.controls.mode_help.value.count("409") == 1  # the help for first-write
 
 
 def test_mode_help_follows_the_dropdown() -> None:
     board = RaceBoard(SMALL)
-    board.mode.value = "etag-with-last-write"
-    assert "Redis ignores the ETag" in board.mode_help.value
-    assert board.mode.tooltip == sw.MODE_HELP["etag-with-last-write"]
+    board.controls.mode.value = "etag-with-last-write"
+    assert "Redis ignores the ETag" in board.controls.mode_help.value
+    assert board.controls.mode.tooltip == MODE_HELP["etag-with-last-write"]
 
 
 def test_step_seek_and_buttons() -> None:
@@ -138,8 +145,8 @@ def test_scrubbing_moves_the_highlight() -> None:
         op = history[position]
         overlay = overlay_text(board)
         assert f"operation {position + 1} of {len(history)}" in overlay
-        bar = board._timeline()._bars[op.index]
-        assert f'<rect x="{sw._f(bar.x1 - 2)}" y="{sw._f(bar.y - 2)}"' in overlay
+        bar = board.timeline().bars[op.index]
+        assert f'<rect x="{num(bar.x1 - 2)}" y="{num(bar.y - 2)}"' in overlay
         assert f"operation {position + 1} of" in board.svg()
         seen.add(overlay)
     assert len(seen) == 3
@@ -238,8 +245,8 @@ def test_repr_follows_the_cursor_and_caps_sentences(default_board: RaceBoard) ->
     board.seek(10)
     text = repr(board)
     assert "cursor on operation 11 of 320" in text
-    assert text.count("overwrote version") == sw.MAX_SENTENCES
-    assert f"... and {len(board.report.anomalies) - sw.MAX_SENTENCES} more" in text
+    assert text.count("overwrote version") == MAX_SENTENCES
+    assert f"... and {len(board.report.anomalies) - MAX_SENTENCES} more" in text
     assert "operation 11 of 320" in board._repr_mimebundle_()["text/html"]
     board.seek(10_000)
 
@@ -306,62 +313,25 @@ def test_update_from_keeps_a_cursor_that_is_not_at_the_end() -> None:
     assert board.cursor == 2
 
 
-def test_comparison_view() -> None:
-    race = Race(writers=4, increments=5, seed=3)
-    view = ComparisonView(race)
-    assert view.modes == ("last-write", "first-write")
-    assert view.reports["last-write"].lost > 0 and view.reports["first-write"].lost == 0
-    assert view.histories["first-write"].meta["race"]["seed"] == 3
-    ranges = {t.full_range for t in view.timelines.values()}
-    assert len(ranges) == 1  # one time scale for both
-    text = repr(view)
-    assert text.startswith("ComparisonView: 4 writers x 5 increments") and "seed 3" in text
-    assert "[last-write]" in text and "[first-write]" in text
-    again = ComparisonView(race)._repr_mimebundle_()
-    bundle = view._repr_mimebundle_()
-    assert bundle["text/plain"] == again["text/plain"]
-    assert bundle["text/html"] == again["text/html"]
-    assert bundle["text/html"].count("<svg") == 3  # the legend and two timelines
-    with pytest.raises(ValueError, match="unknown mode"):
-        ComparisonView(race, modes=("nope",))
+@pytest.mark.parametrize("module", sorted(
+    f"statelab.{path.parent.name}.{path.stem}"
+    for folder in ("render", "widgets")
+    for path in (Path(statelab.__file__).parent / folder).glob("*.py")
+    if path.stem != "__init__"))
+def test_all_is_sorted(module: str) -> None:
+    names = importlib.import_module(module).__all__
+    assert names == sorted(names)
 
 
-def test_sweep_chart() -> None:
-    race = Race(writers=1, increments=8, mode="first-write", seed=0)
-    chart = SweepChart(race, writers=(4, 1, 2, 8), budget=16)
-    assert [p.writers for p in chart.points] == [1, 2, 4, 8]
-    assert [p.increments for p in chart.points] == [8, 8, 4, 2]
-    assert chart.points[0].retries_per_success == 0
-    assert chart.points[-1].retries_per_success > chart.points[1].retries_per_success
-    assert "16 / writers" in chart.caption()
-    ET.fromstring(chart.svg())
-    assert chart.value == chart.summary_html()
-    again = SweepChart(race, writers=(1, 2, 4, 8), budget=16)
-    assert repr(again) == repr(chart)
-    assert again._repr_mimebundle_()["text/html"] == chart._repr_mimebundle_()["text/html"]
-    assert "retries/ok" in repr(chart).splitlines()[1]
-    with pytest.raises(ValueError):
-        SweepChart(race, writers=(0,))
-
-
-def test_sweep_chart_compares_modes() -> None:
-    chart = SweepChart(Race(increments=4, seed=1), writers=(1, 4),
-                       modes=("last-write", "first-write"))
-    by_mode = {(p.mode, p.writers): p for p in chart.points}
-    assert by_mode[("last-write", 4)].lost_percent > 0
-    assert by_mode[("first-write", 4)].lost_percent == 0
-    assert by_mode[("last-write", 4)].kept_per_s < by_mode[("last-write", 4)].throughput_per_s
-    assert "last-write" in chart.svg() and "first-write" in chart.svg()
-
-
-def test_all_is_sorted() -> None:
-    assert sw.__all__ == sorted(sw.__all__)
+def test_public_widgets() -> None:
+    assert set(widgets.__all__) == {"ComparisonView", "DEFAULT_RACE", "RaceBoard",
+                                    "ReplicaBoard", "SweepChart", "SweepPoint"}
+    assert widgets.__all__ == sorted(widgets.__all__)
 
 
 def test_run_live_updates_the_board_from_real_threads() -> None:
     """Live mode over HTTP: the board follows the growing history and ends on the final one."""
     from statelab.server.sidecar import start
-    from statelab.widgets.race_board import RaceBoard
 
     sidecar = start(0, "live-board", quiet=True)
     try:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
-from statelab.widgets.replica_board import ReplicaBoard, render_replica_timeline
-from statelab.sim.replication import Fault, ReplicaScenario
+from statelab.render.replica_timeline import COLOURS
+from statelab.widgets.replica_board import ReplicaBoard
 
 
 def test_default_board_runs_and_has_deterministic_reprs() -> None:
@@ -22,7 +20,7 @@ def test_default_board_runs_and_has_deterministic_reprs() -> None:
 def test_switching_consistency_makes_stale_reads_disappear() -> None:
     board = ReplicaBoard()
     assert board.report.stale_reads and board.first_stale_read() is not None
-    assert 'fill="#c62828"' in board.svg()  # stale reads are drawn red
+    assert f'fill="{COLOURS["stale"]}"' in board.svg()  # stale reads are drawn red
     board.consistency.value = "strong"   # the switch re-runs the scenario
     assert board.report.stale_reads == [] and board.first_stale_read() is None
     assert board.reports["strong"].write_latency_p50_ms > board.reports["eventual"] \
@@ -45,14 +43,7 @@ def test_step_and_scrub_move_the_highlight() -> None:
     first = board.svg()
     board.step()
     assert board.cursor == 1 and board.svg() != first
-    board.scrubber.value = 5
-    assert board.cursor == 5
+    board.scrubber.value = 5  # the slider counts from 1, as on every board
+    assert board.cursor == 4
+    assert board.scrubber.max == len(board.history)
     assert board.seek(10_000) == len(board.history) - 1
-
-
-def test_svg_is_well_formed_with_faults_and_lagging_replicas() -> None:
-    scenario = ReplicaScenario(seed=2, faults=(Fault(10, "partition", "replica-2"),))
-    svg = render_replica_timeline(scenario.run(), cursor=3)
-    root = ET.fromstring(svg)
-    assert root.tag.endswith("svg")
-    assert "never</title>" in svg  # deliveries to a replica that never came back

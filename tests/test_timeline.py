@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
-from statelab.render import timeline as tl
-from statelab.analysis.races import analyse, lost_updates
 from statelab.analysis.history import History, Operation
-from statelab.sim.race import Latency, Race, RetryPolicy
+from statelab.analysis.races import analyse, lost_updates
+from statelab.render import timeline as tl
+from statelab.render.palette import CRIMSON, OUTCOME_COLOURS
+from statelab.render.svg import num
 from statelab.render.timeline import CHAR_W, Timeline, render_timeline
+from statelab.render.timeline_layout import TOOLTIP_LIMIT
+from statelab.sim.race import Latency, Race, RetryPolicy
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def run(**params: object) -> History:
     return Race(**params).run()  # type: ignore[arg-type]
 
@@ -74,11 +77,6 @@ def test_coordinates_are_rounded_to_one_decimal(name: str) -> None:
     assert not re.search(r'="-0"|[ ML]-0[ "LVHhvz]', svg)
 
 
-def test_coordinate_format() -> None:
-    assert [tl._f(v) for v in (0.0, -0.0, -0.04, 12.0, 12.34, 12.36, 1e-9)] == \
-        ["0", "0", "0", "12", "12.3", "12.4", "0"]
-
-
 def test_one_lane_per_writer_plus_the_store_lane() -> None:
     history = run(**CASES["32-writers"])
     words = texts(parse(render_timeline(history)))
@@ -88,42 +86,20 @@ def test_one_lane_per_writer_plus_the_store_lane() -> None:
     assert "store" in words and "counter-0" in words
 
 
-def test_lanes_scale_with_the_number_of_writers() -> None:
-    heights = {}
-    for writers in (1, 8, 32, 64):
-        timeline = Timeline(run(writers=writers, increments=1, mode="last-write", seed=0))
-        heights[writers] = timeline.height
-        assert 5 <= timeline.lane_h <= 28
-        assert timeline.lanes_bottom - timeline.lanes_top == pytest.approx(
-            timeline.lane_h * writers)
-    assert heights[1] < heights[8] < heights[32] <= heights[64] < 760
-
-
 def test_outcome_colours_and_read_write_shapes() -> None:
     history = small("first-write")
     timeline = Timeline(history)
     timeline.base()
     conflicts = [op for op in history if op.status == 409]
     assert conflicts
-    bar = timeline._bars[conflicts[0].index]
-    assert bar.fill == tl.PALETTE["conflict"][0]
+    bar = timeline.bars[conflicts[0].index]
+    assert bar.fill == OUTCOME_COLOURS["conflict"][0]
     read = next(op for op in history if op.kind == "read" and op.outcome == "ok")
     write = next(op for op in history if op.kind == "write" and op.outcome == "ok")
-    read_bar, write_bar = timeline._bars[read.index], timeline._bars[write.index]
-    assert read_bar.fill == tl.PALETTE["ok"][1] and read_bar.stroke == tl.PALETTE["ok"][0]
-    assert write_bar.fill == tl.PALETTE["ok"][0] and write_bar.stroke is None
+    read_bar, write_bar = timeline.bars[read.index], timeline.bars[write.index]
+    assert read_bar.fill == OUTCOME_COLOURS["ok"][1] and read_bar.stroke == OUTCOME_COLOURS["ok"][0]
+    assert write_bar.fill == OUTCOME_COLOURS["ok"][0] and write_bar.stroke is None
     assert read_bar.h < write_bar.h  # reads are thinner: visible without colour
-
-
-def test_outcome_classes() -> None:
-    def op(outcome: str, status: int | None) -> Operation:
-        return Operation(index=0, process=0, kind="write", key="k", invoke_us=0, complete_us=1,
-                         outcome=outcome, status=status)  # type: ignore[arg-type]
-
-    assert tl.outcome_class(op("ok", 204)) == "ok"
-    assert tl.outcome_class(op("fail", 409)) == "conflict"
-    assert tl.outcome_class(op("fail", 500)) == "error"
-    assert tl.outcome_class(op("info", None)) == "info"
 
 
 def test_labels_speak_in_versions() -> None:
@@ -139,7 +115,7 @@ def test_timeouts_are_grey_and_say_so() -> None:
     history = run(**CASES["memory-timeouts"])
     assert any(op.outcome == "info" for op in history)
     svg = render_timeline(history)
-    assert tl.PALETTE["info"][0] in svg
+    assert OUTCOME_COLOURS["info"][0] in svg
     assert "timed out after" in svg
     assert "timeout" in texts(parse(svg))
 
@@ -149,18 +125,18 @@ def test_labels_fit_inside_their_bars_and_never_overlap() -> None:
         timeline = Timeline(run(**CASES[name]))
         timeline.base()
         by_lane: dict[float, list[tuple[float, float]]] = {}
-        for bar in timeline._bars.values():
-            assert timeline.left - 0.05 <= bar.x1 < bar.x2 <= timeline.right + 0.05
+        for bar in timeline.bars.values():
+            assert timeline.layout.left - 0.05 <= bar.x1 < bar.x2 <= timeline.layout.right + 0.05
             if bar.label is None:
                 continue
-            width = len(bar.label) * timeline.label_size * CHAR_W
+            width = len(bar.label) * timeline.layout.label_size * CHAR_W
             assert width <= bar.x2 - bar.x1 - 3, (name, bar.label)
             centre = (bar.x1 + bar.x2) / 2
             by_lane.setdefault(round(bar.y + bar.h / 2, 1), []).append(
                 (centre - width / 2, centre + width / 2))
         for spans in by_lane.values():
             spans.sort()
-            for (_, end), (start, _) in zip(spans, spans[1:]):
+            for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
                 assert end <= start, name
 
 
@@ -168,9 +144,9 @@ def test_dense_histories_drop_labels_and_ticks() -> None:
     history = run(**CASES["default-first-write"])
     timeline = Timeline(history)
     timeline.base()
-    labelled = sum(1 for bar in timeline._bars.values() if bar.label)
+    labelled = sum(1 for bar in timeline.bars.values() if bar.label)
     assert labelled < len(history) / 4
-    assert len(timeline._bars) == len(history)  # but every request is drawn
+    assert len(timeline.bars) == len(history)  # but every request is drawn
 
 
 def test_lost_updates_are_marked_and_explained() -> None:
@@ -183,16 +159,16 @@ def test_lost_updates_are_marked_and_explained() -> None:
     titles = ["".join(t.itertext()) for t in root.iter(f"{SVG}title")]
     assert f"lost update: {sentence}" in titles
     assert any(t.endswith(f"this increment is lost: {sentence}") for t in titles)
-    outlines = [g for g in root.iter(f"{SVG}g") if g.get("stroke") == tl.LOST]
+    outlines = [g for g in root.iter(f"{SVG}g") if g.get("stroke") == CRIMSON]
     assert outlines and len(list(outlines[0])) == len(found)
-    strikes = [p for p in root.iter(f"{SVG}path") if p.get("stroke") == tl.LOST]
+    strikes = [p for p in root.iter(f"{SVG}path") if p.get("stroke") == CRIMSON]
     assert strikes
 
 
 def test_first_write_has_no_lost_update_marks() -> None:
     svg = render_timeline(small("first-write"), cursor=4, legend=False)
     assert "lost" not in svg
-    assert tl.LOST not in svg
+    assert CRIMSON not in svg
 
 
 def test_store_lane_shows_versions_and_the_gap() -> None:
@@ -208,7 +184,7 @@ def test_store_lane_shows_versions_and_the_gap() -> None:
 def test_store_lane_per_key() -> None:
     history = run(**CASES["three-keys"])
     timeline = Timeline(history)
-    assert timeline.keys == ["counter-0", "counter-1", "counter-2"]
+    assert timeline.layout.keys == ["counter-0", "counter-1", "counter-2"]
     words = texts(parse(timeline.svg()))
     assert words.count("store") == 3
 
@@ -216,8 +192,8 @@ def test_store_lane_per_key() -> None:
 def test_many_keys_are_capped() -> None:
     history = run(writers=2, increments=12, keys=12, mode="last-write", seed=0)
     timeline = Timeline(history)
-    assert len(timeline.keys) == tl.MAX_STORE_LANES
-    assert timeline.keys[-1] == "counter-7"
+    assert len(timeline.layout.keys) == tl.MAX_STORE_LANES
+    assert timeline.layout.keys[-1] == "counter-7"
     assert any("more key(s) not drawn" in w for w in texts(parse(timeline.svg())))
 
 
@@ -227,10 +203,10 @@ def test_cursor_highlights_the_operation_and_fades_the_future() -> None:
     op = history[5]
     svg = timeline.svg(5)
     x, y, w, h = timeline.op_bar(5)  # type: ignore[misc]
-    assert (f'<rect x="{tl._f(x - 2)}" y="{tl._f(y - 2)}" width="{tl._f(w + 4)}" '
-            f'height="{tl._f(h + 4)}" fill="none" stroke="{tl.CURSOR}"') in svg
+    assert (f'<rect x="{num(x - 2)}" y="{num(y - 2)}" width="{num(w + 4)}" '
+            f'height="{num(h + 4)}" fill="none" stroke="{tl.CURSOR}"') in svg
     assert f"operation 6 of {len(history)} at {op.invoke_us / 1000:.3f} ms" in svg
-    assert f'<path d="M{tl._f(timeline.x(op.invoke_us))} ' in svg
+    assert f'<path d="M{num(timeline.layout.x(op.invoke_us))} ' in svg
     assert 'fill-opacity="0.55"' in svg
     assert 'fill-opacity="0.55"' not in timeline.svg(5, fade=False)
 
@@ -240,7 +216,7 @@ def test_cursor_moves_only_the_overlay() -> None:
     base = timeline.base()
     assert timeline.svg(2) != timeline.svg(7)
     assert timeline.base() is base
-    assert timeline.svg(2).startswith(timeline._open() + base)
+    assert timeline.svg(2).startswith(timeline.base_svg().removesuffix("</svg>"))
     assert timeline.overlay_svg(2).count("<svg") == 1
     assert "pointer-events:none" in timeline.overlay_svg(2)
     parse(timeline.overlay_svg(2))
@@ -268,19 +244,12 @@ def test_window_draws_only_that_stretch() -> None:
     whole = Timeline(history)
     window = Timeline(history, window_us=(100_000, 125_000))
     window.base()
-    assert 0 < len(window._bars) < len(history) / 10
-    for bar in window._bars.values():
-        assert window.left <= bar.x1 and bar.x2 <= window.right
-    assert sum(1 for b in window._bars.values() if b.label) > len(window._bars) / 3
+    assert 0 < len(window.bars) < len(history) / 10
+    for bar in window.bars.values():
+        assert window.layout.left <= bar.x1 and bar.x2 <= window.layout.right
+    assert sum(1 for b in window.bars.values() if b.label) > len(window.bars) / 3
     assert len(window.svg()) < len(whole.svg()) / 5
     assert "100" in texts(parse(window.svg()))  # axis in milliseconds
-
-
-def test_time_range_fixes_the_scale() -> None:
-    history = small()
-    wide = Timeline(history, time_range_us=(0, 4 * history.duration_us))
-    assert wide.x(history.duration_us) == pytest.approx(
-        wide.left + (wide.right - wide.left) / 4)
 
 
 def test_empty_and_tiny_histories() -> None:
@@ -315,8 +284,8 @@ def test_live_history_without_server_side_times() -> None:
                   error_code="ERR_STATE_SAVE"),
     ]
     timeline = Timeline(History(ops), writers=3)
-    assert timeline.processes == [0, 1, 2]
-    assert timeline.t0 == 1_000
+    assert timeline.layout.processes == [0, 1, 2]
+    assert timeline.layout.t0 == 1_000
     svg = timeline.svg(3)
     assert "409 ERR_STATE_SAVE" in svg
     parse(svg)
@@ -333,7 +302,7 @@ def test_large_history_stays_compact() -> None:
 
 def test_tooltips_are_left_out_when_too_many_bars_are_in_view() -> None:
     history = run(**CASES["default-first-write"])
-    assert len(history) > tl.TOOLTIP_LIMIT
+    assert len(history) > TOOLTIP_LIMIT
     dense = render_timeline(history)
     assert "<title>" not in dense and "zoom in to hover" in dense
     forced = render_timeline(history, tooltips=True)
@@ -341,12 +310,6 @@ def test_tooltips_are_left_out_when_too_many_bars_are_in_view() -> None:
     zoomed = render_timeline(history, window_us=(100_000, 125_000))
     assert "<title>" in zoomed and "zoom in to hover" not in zoomed
     assert "zoom in to hover" not in render_timeline(history, tooltips=False)
-
-
-def test_legend_alone() -> None:
-    root = parse(tl.legend_svg(480))
-    words = texts(root)
-    assert "409 conflict" in words and "timed out (indeterminate)" in words
 
 
 def test_default_title() -> None:

@@ -231,36 +231,6 @@ class StateAPI:
         return self.handle(method, target, headers or {}, body)
 
 
-    # -- TRANSITIONAL (removed once the simulator and exercises call StateService) ----------
-
-    def save(self, store: str, items: list[dict[str, Any]],
-             params: Mapping[str, str] | None = None) -> Response:
-        return self._direct(_save, store, "", params, items)
-
-    def get(self, store: str, key: str, params: Mapping[str, str] | None = None) -> Response:
-        return self._direct(_get, store, key, params)
-
-    def delete(self, store: str, key: str, etag: str | None = None,
-               params: Mapping[str, str] | None = None) -> Response:
-        return self._direct(_delete, store, key, params, etag=etag)
-
-    def _direct(self, endpoint: Endpoint, store: str, key: str,
-                params: Mapping[str, str] | None, items: Any = None,
-                etag: str | None = None) -> Response:
-        call = Call({"storeName": store, "key": key}, dict(params or {}),
-                    {} if etag is None else {"if-match": etag}, b"")
-        try:
-            if items is not None:
-                component = self.service.component(store)
-                decoded = [_save_item(item or {}, call.url_metadata) for item in items]
-                self.service.save_prepared(component,
-                                           self.service.prepare_save(component, decoded))
-                return _NO_CONTENT
-            return endpoint(self.service, call)
-        except DaprError as error:
-            return Response.of_error(error)
-
-
 # -- endpoints: one per route, each a thin mapping onto the service ------------------------------
 
 def _healthz(service: StateService, call: Call) -> Response:

@@ -4,13 +4,11 @@ Each widget also has a deterministic ``text/plain`` and ``text/html`` representa
 stored notebook shows something meaningful on GitHub and nbval can compare it.
 """
 
-from statelab.widgets.race_board import (
-    DEFAULT_RACE,
-    ComparisonView,
-    RaceBoard,
-    SweepChart,
-    SweepPoint,
-)
+from statelab.widgets.comparison import ComparisonView
+from statelab.widgets.race_board import RaceBoard
+from statelab.widgets.race_controls import DEFAULT_RACE
 from statelab.widgets.replica_board import ReplicaBoard
+from statelab.widgets.sweep import SweepChart, SweepPoint
 
-__all__ = ["DEFAULT_RACE", "ComparisonView", "RaceBoard", "ReplicaBoard", "SweepChart", "SweepPoint"]
+__all__ = ["ComparisonView", "DEFAULT_RACE", "RaceBoard", "ReplicaBoard", "SweepChart",
+           "SweepPoint"]
