@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.statelab-installed
 
-.PHONY: lab test bench notebooks clean help
+.PHONY: lab test lint bench notebooks clean help
 
 help:
 	@echo "make lab    - create .venv, install, open JupyterLab on the first notebook"
-	@echo "make test   - create .venv, install, run every test"
+	@echo "make test   - create .venv, install, run the lint and type gates and every test"
+	@echo "make lint   - ruff and mypy --strict on statelab/ (make test runs them first)"
 	@echo "make bench  - run the benchmarks and print their figures"
 	@echo "make notebooks - re-execute the notebooks and store their outputs"
 
@@ -32,7 +33,12 @@ lab: $(STAMP)
 # Exercise progress goes to a scratch file during tests, never to the learner's home.
 TEST_PROGRESS := $(CURDIR)/$(VENV)/test-progress.json
 
-test: $(STAMP)
+# The gates: ruff (rules in pyproject.toml) and mypy --strict on the package.
+lint: $(STAMP)
+	$(BIN)/python -m ruff check statelab
+	$(BIN)/python -m mypy
+
+test: lint
 	rm -f $(TEST_PROGRESS)
 	STATELAB_PROGRESS_FILE=$(TEST_PROGRESS) $(BIN)/python -m pytest tests notebooks --nbval \
 		--nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import httpx
@@ -38,18 +39,13 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def isolated_progress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Exercise progress goes to a temporary file, never to the learner's home."""
-    import os
-
-    previous = os.environ.get("STATELAB_PROGRESS_FILE")
-    os.environ["STATELAB_PROGRESS_FILE"] = str(tmp_path_factory.mktemp("progress") / "p.json")
-    yield
-    if previous is None:
-        os.environ.pop("STATELAB_PROGRESS_FILE", None)
-    else:
-        os.environ["STATELAB_PROGRESS_FILE"] = previous
+@pytest.fixture(autouse=True)
+def isolated_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's exercise progress goes to a file of its own: never to the learner's home,
+    and never into the file the notebooks run by the same pytest session see."""
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv("STATELAB_PROGRESS_FILE", str(path))
+    return path
 
 
 PROFILES = ("redis-fake", "redis-real", "memory")

@@ -31,14 +31,15 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 from support import IN_CI, free_port, require_binary
 
-from statelab.widgets.replica_board import COLOURS
+from statelab.render.replica_timeline import COLOURS
 from statelab.render.timeline import CURSOR
 
 try:
@@ -461,7 +462,7 @@ def _stale_bars(board: Locator) -> Locator:
 
 def test_replica_board_strong_and_eventual(lab: Lab, page: Page) -> None:
     name = write_notebook(lab, "scratch-replica-board.ipynb", ["""
-        from statelab.widgets.race_board import ReplicaBoard
+        from statelab.widgets import ReplicaBoard
 
         ReplicaBoard(replicas=2, writers=1, readers=2, writes=5, reads=8, seed=1)
     """])

@@ -48,7 +48,7 @@ def test_rows() -> None:
 def test_restore_progress_merges_a_download() -> None:
     restored = restore_progress('{"completed": ["transfer", "not-an-exercise"]}')
     assert restored.completed == ["transfer"]
-    assert statelab.exercises.checklist().completed == ["transfer"]
+    assert statelab.exercises.progress().completed == ["transfer"]
 
 
 def test_a_corrupt_progress_file_is_ignored(progress_file: Path) -> None:

@@ -19,9 +19,6 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Any, Literal
 
-# ConsistencyReport, Violation and consistency_report moved to statelab.analysis.consistency;
-# they stay importable from here until widgets/replica_board.py imports them from there.
-from statelab.analysis.consistency import ConsistencyReport, Violation, consistency_report
 from statelab.analysis.history import History, Operation
 from statelab.dapr.service import StateService
 from statelab.latency import Latency
@@ -29,13 +26,7 @@ from statelab.sim.engine import Engine, single_store_service
 from statelab.sim.writer import Get, Save, Sleep, WriterGen
 from statelab.stores.replicated import LagModel, ReplicatedStore
 
-__all__ = [
-    "ConsistencyReport",
-    "Fault",
-    "ReplicaScenario",
-    "Violation",
-    "consistency_report",
-]
+__all__ = ["Fault", "ReplicaScenario"]
 
 KEY = "profile"
 

@@ -43,9 +43,6 @@ from statelab.widgets.player import Playback, StaticRepr
 from statelab.widgets.race_controls import DEFAULT_RACE, RaceControls, race_from_meta
 from statelab.widgets.race_summary import report_lines, stats_html
 
-# tests/test_browser.py imports the replica board from here, where it used to live
-from statelab.widgets.replica_board import ReplicaBoard as ReplicaBoard
-
 __all__ = ["OVERLAY_CSS", "RaceBoard", "SPEEDS", "ZOOMS"]
 
 ZOOMS = (("whole run", 0), ("100 ms around the cursor", 100), ("25 ms around the cursor", 25),

@@ -17,9 +17,7 @@ import ipywidgets as widgets
 
 from statelab.analysis.consistency import ConsistencyReport, consistency_report
 from statelab.analysis.history import History
-
-# COLOURS is re-exported for tests/test_browser.py, which reads the stale-read colour here
-from statelab.render.replica_timeline import COLOURS as COLOURS, render_replica_timeline
+from statelab.render.replica_timeline import render_replica_timeline
 from statelab.sim.replication import ReplicaScenario
 from statelab.stores.replicated import LagModel
 from statelab.widgets.player import Playback, StaticRepr
