@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, NoReturn
 
 from statelab.dapr import messages
@@ -44,6 +44,7 @@ __all__ = [
     "BulkItem",
     "DAPR_RUNTIME_VERSION",
     "DeleteItem",
+    "KeyItem",
     "SaveItem",
     "StateService",
     "TransactionItem",
@@ -61,11 +62,12 @@ Metadata = Mapping[str, str]
 
 
 @dataclass(frozen=True)
-class SaveItem:
-    """One item of a save, as a door decoded it. *key* is the learner's key (not prefixed)."""
+class KeyItem:
+    """What a save and a delete share: the learner's key (not prefixed), an optional ETag, the
+    request metadata and Dapr's two options (keyword-only)."""
 
     key: str
-    value: Any = None
+    _: KW_ONLY
     etag: str | None = None
     metadata: Metadata = field(default_factory=dict)
     concurrency: str = ""
@@ -73,14 +75,15 @@ class SaveItem:
 
 
 @dataclass(frozen=True)
-class DeleteItem:
-    """One key to delete, with its optional ETag and options."""
+class SaveItem(KeyItem):
+    """One item of a save, as a door decoded it: ``SaveItem(key, value, etag=...)``."""
 
-    key: str
-    etag: str | None = None
-    metadata: Metadata = field(default_factory=dict)
-    concurrency: str = ""
-    consistency: str = ""
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class DeleteItem(KeyItem):
+    """One key to delete, with its optional ETag and options."""
 
 
 @dataclass(frozen=True)
