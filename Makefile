@@ -48,6 +48,8 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_sidecar.py
+	$(BIN)/python bench/bench_hardening.py
+	$(BIN)/python bench/bench_grpc.py
 	$(BIN)/python bench/bench_sim.py
 	$(BIN)/python bench/bench_replication.py
 	$(BIN)/python bench/bench_widgets.py

@@ -23,13 +23,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a sidecar in the foreground (like daprd)")
     run.add_argument("--port", type=int, default=3500, help="HTTP port (default 3500)")
+    run.add_argument("--grpc-port", type=int, default=50001,
+                     help="gRPC API port, for the Python SDK (default 50001, as daprd; 0 picks "
+                          "a free port)")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     run.add_argument("--app-id", default="myapp", help="the app id used to prefix keys")
     run.add_argument("--components", metavar="DIR",
                      help="folder of Dapr component YAML files (default: one embedded Redis "
                           "store named statestore)")
     run.add_argument("--api-token", default=os.environ.get("DAPR_API_TOKEN"),
-                     help="require this dapr-api-token header (default: $DAPR_API_TOKEN)")
+                     help="require this dapr-api-token header (default: $DAPR_API_TOKEN; "
+                          "empty means no token, as in daprd)")
     run.add_argument("--max-body-size", type=int, default=4 * 1024 * 1024,
                      help="largest request body in bytes (default 4 MiB)")
     return parser
@@ -46,13 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sidecar = start(args.port, args.app_id, args.components, host=args.host,
                         api_token=args.api_token, max_body_size=args.max_body_size,
-                        role="process")
+                        role="process", grpc_port=args.grpc_port)
     except StatelabError as exc:
         print(f"statelab: {exc}", file=sys.stderr)
         return 2
     stores = ", ".join(f"{c.name} ({c.type})" for c in (sidecar.api.components or [])) \
         if sidecar.api else "(attached)"
-    print(f"statelab sidecar for app '{args.app_id}' listening on {sidecar.url} "
+    grpc = f" and gRPC on {sidecar.grpc_endpoint}" if sidecar.grpc_endpoint else ""
+    print(f"statelab sidecar for app '{args.app_id}' listening on {sidecar.url}{grpc} "
           f"(state stores: {stores})", flush=True)
     for note in sidecar.notes():
         print(f"statelab: {note}", flush=True)

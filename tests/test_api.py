@@ -491,17 +491,27 @@ def test_e2_unknown_store(client: httpx.Client) -> None:
     error_of(client.post("/v1.0/state/nope", json=[]), 400, "ERR_STATE_STORE_NOT_FOUND")
 
 
-def _check_illegal_key(resp: httpx.Response, store: str, key: str = "a||b") -> None:
+def _check_illegal_key(resp: httpx.Response, store: str, key: str = "a||b",
+                       field: str | None = None) -> None:
+    """E3 as daprd's HTTP handlers answer it: each wraps GetModifiedStateKey's kit error in
+    InvalidKeyName(key, err.Error()) again (pkg/api/http/http.go), so the message carries the
+    kit's "api error: code = ... desc = ..." text; *field* is the BadRequest field (the key,
+    or "" in a transaction, whose handler has already cleared the key)."""
+    field = key if field is None else field
     message = error_of(resp, 400, "ERR_MALFORMED_REQUEST")  # §2.2 E3
-    assert message == f"input key/keyPrefix '{key}' can't contain '||'"
-    details = resp.json()["details"]
-    # §2.1.2: illegal key details are [BadRequest, ResourceInfo, ErrorInfo], in that order
-    assert [d["@type"] for d in details] == [BAD_REQUEST, RESOURCE_INFO, ERROR_INFO]
-    assert details[0]["field_violations"] == [{"field": key, "description": message}]
-    assert details[1] == {"@type": RESOURCE_INFO, "resource_type": "state",
-                          "resource_name": store, "owner": "", "description": ""}
-    assert details[2]["reason"] == "DAPR_STATE_ILLEGAL_KEY"
-    assert details[2]["domain"] == "dapr.io"
+    assert message == (f"api error: code = InvalidArgument desc = input key/keyPrefix "
+                       f"'{key}' can't contain '||'")
+    # §2.1.2: illegal key details are [BadRequest, ResourceInfo, ErrorInfo], in that order,
+    # each a Go map written with sorted keys; a violation's empty field is omitted (omitempty)
+    violation = ({"field": field} if field else {}) | {"description": message}
+    assert resp.content == json.dumps({
+        "errorCode": "ERR_MALFORMED_REQUEST", "message": message, "details": [
+            {"@type": BAD_REQUEST, "field_violations": [violation]},
+            {"@type": RESOURCE_INFO, "description": "", "owner": "", "resource_name": store,
+             "resource_type": "state"},
+            {"@type": ERROR_INFO, "domain": "dapr.io", "metadata": None,
+             "reason": "DAPR_STATE_ILLEGAL_KEY"}]},
+        separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def test_e3_illegal_key_everywhere(profile: Any) -> None:
@@ -515,10 +525,13 @@ def test_e3_illegal_key_everywhere(profile: Any) -> None:
     # §6: a key with || fails the whole bulk call
     _check_illegal_key(profile.http.post(profile.url("bulk"), json={"keys": ["ok", "a||b"]}),
                        profile.store)
-    # §7.1: || in a transaction key
+    # §7.1: || in a transaction key (upsert or delete): the BadRequest field is ""
     _check_illegal_key(transact(profile, [
         {"operation": "upsert", "request": {"key": "good", "value": 1}},
-        {"operation": "delete", "request": {"key": "a||b"}}]), profile.store)
+        {"operation": "delete", "request": {"key": "a||b"}}]), profile.store, field="")
+    _check_illegal_key(transact(profile, [
+        {"operation": "upsert", "request": {"key": "a||b", "value": 1}}]), profile.store,
+        field="")
     assert profile.get("good").status_code == 204
 
 
@@ -566,7 +579,8 @@ def test_e8_bad_ttl(profile: Any) -> None:
     message = error_of(resp, 500, "ERR_STATE_SAVE")  # §2.2 E8, §11.5
     prefix = f"failed saving state in state store {profile.store}: "
     if profile.is_redis:
-        assert message == (prefix + 'failed to parse ttl from metadata: strconv.Atoi: '
+        # components-contrib parseTTL: strconv.ParseInt(val, 10, 0) (state/redis/redis.go)
+        assert message == (prefix + 'failed to parse ttl from metadata: strconv.ParseInt: '
                            'parsing "abc": invalid syntax')  # §11.5
     else:
         assert message.startswith(prefix) and 'parsing "abc": invalid syntax' in message  # §12

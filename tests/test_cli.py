@@ -21,11 +21,12 @@ def launch(*args: str) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_prints_the_url_serves_and_stops_cleanly(signum: int) -> None:
-    port = free_port()
-    process = launch("--port", str(port), "--app-id", "cliapp")
+    port, grpc_port = free_port(), free_port()
+    process = launch("--port", str(port), "--app-id", "cliapp", "--grpc-port", str(grpc_port))
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line == (f"statelab sidecar for app 'cliapp' listening on http://127.0.0.1:{port} "
+                    f"and gRPC on 127.0.0.1:{grpc_port} "
                     "(state stores: statestore (state.redis))\n")
     url = re.search(r"http://\S+", line).group(0)  # type: ignore[union-attr]
     with httpx.Client(base_url=url) as client:
@@ -75,3 +76,25 @@ def test_help_lists_run() -> None:
                             text=True, timeout=30)
     assert result.returncode == 0
     assert "run" in result.stdout
+
+
+def test_run_grpc_port_zero_picks_a_free_port_and_serves_the_sdk() -> None:
+    """``--grpc-port 0``: the chosen port is printed; the SDK's stub answers on it."""
+    from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
+    import grpc
+
+    port = free_port()
+    process = launch("--port", str(port), "--grpc-port", "0")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"and gRPC on 127\.0\.0\.1:(\d+) ", line)
+        assert found is not None, line
+        with grpc.insecure_channel(f"127.0.0.1:{found.group(1)}") as channel:
+            stub = dapr_pb2_grpc.DaprStub(channel)
+            answer = stub.GetState(state_pb2.GetStateRequest(store_name="statestore", key="k"))
+            assert answer.data == b"" and answer.etag == ""
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+    assert process.returncode == 0

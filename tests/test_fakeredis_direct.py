@@ -22,7 +22,7 @@ import redis
 from support import RedisServer
 
 from statelab.dapr.components import default_components
-from statelab.stores.base import DeleteRequest, EtagError, SetRequest
+from statelab.stores.base import DeleteRequest, EtagError, SetRequest, StoreError
 from statelab.stores.redis import fakeredis_direct
 from statelab.stores.redis.clients import embedded_redis_client
 from statelab.stores.redis.fakeredis_direct import TESTED_FAKEREDIS, DirectFakeredis, is_tested
@@ -214,14 +214,17 @@ def test_the_lua_script_runs_for_odd_states() -> None:
     assert client.script_exists(script_sha(SAVE_SCRIPT)) == [True]
 
 
-def test_a_disconnected_server_fails_like_redis_py() -> None:
+def test_a_disconnected_server_fails_like_a_real_one() -> None:
+    """redis-py's connection error reaches the store, which says it as a StoreError (the
+    service answers it in Dapr's format, as for a real server that is down)."""
     server = fakeredis.FakeServer()
     store = RedisStore(fakeredis.FakeRedis(server=server))
     server.connected = False
     for action in (lambda: store.get(KEY, {}), lambda: store.set(SetRequest(KEY, 1)),
                    lambda: store.delete(DeleteRequest(KEY))):
-        with pytest.raises(redis.ConnectionError):
+        with pytest.raises(StoreError, match="connection error") as caught:
             action()
+        assert caught.value.__cause__ is None
 
 
 def test_saves_invalidate_watch_like_any_write() -> None:

@@ -7,6 +7,7 @@ import pytest
 from statelab.go.json import (
     ANY,
     INT,
+    MAX_DEPTH,
     STRING,
     GoJSONError,
     MapOf,
@@ -18,6 +19,7 @@ from statelab.go.json import (
     encode_fastest,
     encode_std,
     go_float,
+    unmarshal,
 )
 
 SET_REQUEST = SliceOf(Struct("state.SetRequest", (
@@ -130,3 +132,87 @@ def test_compact_raw_compacts_and_escapes_html() -> None:
     assert compact_raw(b'{ "a" : "<b>" ,\n "c": [1, 2] }') == '{"a":"\\u003cb\\u003e","c":[1,2]}'
     with pytest.raises(GoJSONError):
         compact_raw(b"hello")
+
+
+@pytest.mark.parametrize(("data", "outcome"), [
+    (b' {"a": [1, true]} ', {"a": [1.0, True]}),
+    (b"null", None),
+    (b"hello", "invalid character 'h' looking for beginning of value"),
+    (b"", "unexpected end of JSON input"),
+    (b'{"a":', "unexpected end of JSON input"),
+    (b"1 2", "invalid character '2' after top-level value"),
+    (b'"x"}', "invalid character '}' after top-level value"),
+])
+def test_unmarshal_reads_the_whole_input(data: bytes, outcome: object) -> None:
+    """json.Unmarshal (gRPC G5): unlike the Decoder, trailing bytes and short input fail."""
+    from statelab.go.json import unmarshal
+
+    if isinstance(outcome, str):
+        with pytest.raises(GoJSONError) as caught:
+            unmarshal(data)
+        assert str(caught.value) == outcome
+    else:
+        assert unmarshal(data) == outcome
+
+
+# -- depth: Go's scanner accepts 10000 levels and rejects the next (maxNestingDepth) ------------
+
+def _nested(depth: int, open_: str = "[", close: str = "]") -> bytes:
+    return (open_ * depth + close * depth).encode()
+
+
+@pytest.mark.parametrize("depth", [1, 500, 9999, MAX_DEPTH])
+def test_nesting_up_to_go_s_limit_decodes_and_round_trips(depth: int) -> None:
+    for body in (_nested(depth), ('{"a":' * depth + "1" + "}" * depth).encode()):
+        value = decode_into(body, ANY)
+        assert encode_fastest(value) == body  # Redis store: the value written back whole
+        assert encode_std(value) == body      # in-memory store
+        assert compact_raw(body) == body.decode()  # bulk get's json.RawMessage
+        # (compared as text: Python's == on a value this deep would itself recurse)
+        assert encode_fastest(unmarshal(body)) == body
+
+
+@pytest.mark.parametrize("opener", ["[", "{\"k\":"])
+def test_one_level_more_is_go_s_max_depth_error(opener: str) -> None:
+    bracket = opener[0]
+    closer = "]" if bracket == "[" else "}"
+    body = (opener * (MAX_DEPTH + 1) + "1" + closer * (MAX_DEPTH + 1)).encode()
+    for decode in (decode_first_value, compact_raw, lambda b: decode_into(b, SET_REQUEST)):
+        with pytest.raises(GoJSONError) as info:
+            decode(body)
+        assert str(info.value) == f"invalid character '{bracket}' exceeded max depth"
+
+
+def test_the_first_error_in_the_text_wins_over_depth() -> None:
+    body = b"[" * 50 + b"x" + b"[" * MAX_DEPTH
+    with pytest.raises(GoJSONError, match="^invalid character 'x' looking for beginning"):
+        decode_first_value(body)
+    # Depth is counted on open containers only: many siblings are fine.
+    assert len(decode_first_value(b"[" + b"[]," * 20000 + b"[]]")) == 20001
+
+
+def test_deep_values_keep_go_s_string_rules() -> None:
+    body = ("[" * 2000 + '"\\ud800<\\u00e9>"' + "]" * 2000).encode()
+    value = decode_first_value(body)
+    for _ in range(2000):
+        value = value[0]
+    assert value == "\ufffd<\u00e9>"
+
+
+# -- huge numbers: no Python int-conversion limit, Go's range errors -----------------------------
+
+def test_huge_integer_literals_are_range_errors_not_crashes() -> None:
+    bulk = Struct("http.BulkGetRequest", (("keys", SliceOf(STRING)), ("parallelism", INT)))
+    digits = "9" * 5000
+    with pytest.raises(GoJSONError) as info:
+        decode_into(f'{{"parallelism":{digits}}}'.encode(), bulk)
+    assert str(info.value) == (f"json: cannot unmarshal number {digits} into Go struct field "
+                               "BulkGetRequest.parallelism of type int")
+    with pytest.raises(GoJSONError) as info:
+        decode_into(f'[{{"key":"a","value":[{digits}]}}]'.encode(), SET_REQUEST)
+    assert str(info.value) == (f"json: cannot unmarshal number {digits} into Go struct field "
+                               "SetRequest.value of type float64")
+    with pytest.raises(GoJSONError, match="into Go value of type float64$"):
+        unmarshal(digits.encode())
+    assert decode_into(b'{"parallelism":-9223372036854775808}', bulk) == {
+        "parallelism": -(2**63)}

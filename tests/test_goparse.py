@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from statelab.go.stdlib import GoParseError, atoi, go_quote, query_unescape
+from statelab.go.stdlib import (
+    GoParseError,
+    atoi,
+    go_quote,
+    parse_int,
+    path_clean,
+    query_unescape,
+)
 
 
 @pytest.mark.parametrize(("text", "value"), [("1", 1), ("+5", 5), ("-3", -3), ("007", 7)])
@@ -44,3 +51,41 @@ def test_query_unescape_rejects_bad_escapes(raw: str) -> None:
 
 def test_go_quote() -> None:
     assert go_quote('a"b') == '"a\\"b"'
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("0" * 5000 + "7", 7),                       # leading zeros do not count
+    ("-" + "0" * 5000 + "7", -7),
+    ("9223372036854775807", 2**63 - 1),
+    ("-9223372036854775808", -(2**63)),
+])
+def test_atoi_range_is_decided_on_the_digits(text: str, value: int) -> None:
+    assert atoi(text) == value
+    assert parse_int(text) == value
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "-" + "1" * 4301, "9223372036854775808",
+                                  "-9223372036854775809"])
+def test_huge_integers_are_out_of_range_not_a_python_limit(text: str) -> None:
+    # Python's int() refuses more than 4300 digits; Go says "value out of range".
+    with pytest.raises(GoParseError) as info:
+        atoi(text)
+    assert str(info.value) == f'strconv.Atoi: parsing "{text}": value out of range'
+    with pytest.raises(GoParseError) as info:
+        parse_int(text)
+    assert str(info.value) == f'strconv.ParseInt: parsing "{text}": value out of range'
+
+
+def test_parse_int_names_itself() -> None:
+    # components-contrib's Redis parseTTL: strconv.ParseInt(val, 10, 0)
+    with pytest.raises(GoParseError, match='^strconv.ParseInt: parsing "1h": invalid syntax$'):
+        parse_int("1h")
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("", "."), ("/", "/"), ("//a//b/", "/a/b"), ("/a/./b/.", "/a/b"), ("/a/b/..", "/a"),
+    ("/..", "/"), ("/../../a", "/a"), ("a/../..", ".."), ("../a/", "../a"), ("./", "."),
+    ("/a/%2E%2E/b", "/a/%2E%2E/b"),
+])
+def test_path_clean_is_go_s(raw: str, clean: str) -> None:
+    assert path_clean(raw) == clean

@@ -99,3 +99,49 @@ def request_and_check(conn: http.client.HTTPConnection) -> None:
         assert "server" not in names
     finally:
         conn.close()
+
+
+# -- issue 13: the token as Go reads it, reserved metadata ----------------------------------------
+
+@pytest.mark.parametrize("sent", ["t0k", " t0k", "t0k\t", " \t t0k \t "])
+def test_the_token_is_compared_with_surrounding_spaces_trimmed(sent: str) -> None:
+    api = StateAPI(api_token="t0k")
+    assert api.request("GET", "/v1.0/state/statestore/k", headers={"dapr-api-token": sent}
+                       ).status == 204
+
+
+@pytest.mark.parametrize("sent", ["t0 k", "T0K", "t0k1", ""])
+def test_any_other_token_is_refused(sent: str) -> None:
+    api = StateAPI(api_token="t0k")
+    assert api.request("GET", "/v1.0/state/statestore/k", headers={"dapr-api-token": sent}
+                       ).status == 401
+
+
+def test_an_empty_token_is_no_token() -> None:
+    assert StateAPI(api_token="").api_token is None
+    assert StateAPI(api_token="").request("GET", "/v1.0/state/statestore/k").status == 204
+
+
+def test_reserved_attributes_are_out_of_reach_of_put_metadata() -> None:
+    api = StateAPI(extended={"statelab": "0.2", "statelab.role": "kernel"})
+    for name in ("statelab.role", "statelab", "daprRuntimeVersion"):
+        assert api.request("PUT", f"/v1.0/metadata/{name}", content="process").status == 204
+    assert api.request("PUT", "/v1.0/metadata/mine", content="yes").status == 204
+    extended = api.request("GET", "/v1.0/metadata").json()["extended"]
+    assert extended == {"statelab": "0.2", "statelab.role": "kernel",
+                        "daprRuntimeVersion": "1.18.3", "mine": "yes"}
+
+
+def test_begin_decides_from_the_headers_and_weighs_the_work() -> None:
+    api = StateAPI(api_token="t")
+    assert api.begin("POST", "/v1.0/state/statestore", {}).answer is not None  # 401
+    assert api.begin("GET", "/v1.0/healthz", {}).answer is None  # public
+    auth = {"dapr-api-token": "t"}
+    assert api.begin("GET", "/v1.0/nowhere", auth).weight(0) == "none"
+    assert api.begin("GET", "/v1.0/healthz", auth).weight(0) == "none"
+    assert api.begin("GET", "/v1.0/metadata", auth).weight(0) == "none"
+    assert api.begin("GET", "/v1.0/state/statestore/k", auth).weight(0) == "light"
+    assert api.begin("POST", "/v1.0/state/statestore", auth).weight(100) == "light"
+    assert api.begin("POST", "/v1.0/state/statestore", auth).weight(1 << 20) == "heavy"
+    assert api.begin("POST", "/v1.0/state/statestore/bulk", auth).weight(10) == "heavy"
+    assert api.begin("POST", "/v1.0/state/statestore/transaction", auth).weight(10) == "heavy"

@@ -39,8 +39,8 @@ def test_error_bodies_have_no_trailing_newline() -> None:
     error = messages.store_not_found("s<x>", "app")
     assert error.body() == (b'{"errorCode":"ERR_STATE_STORE_NOT_FOUND","message":"state store '
                             b's\\u003cx\\u003e is not found","details":[{"@type":"type.googleapis'
-                            b'.com/google.rpc.ErrorInfo","reason":"DAPR_STATE_NOT_FOUND","domain"'
-                            b':"dapr.io","metadata":{"appID":"app"}}]}')
+                            b'.com/google.rpc.ErrorInfo","domain":"dapr.io","metadata":{"appID":'
+                            b'"app"},"reason":"DAPR_STATE_NOT_FOUND"}]}')  # kit: sorted map keys
     assert str(error) == "400 ERR_STATE_STORE_NOT_FOUND: state store s<x> is not found"
 
 

@@ -13,7 +13,7 @@ from statelab.stores.base import (
     StoreError,
     TransactionOperation,
 )
-from statelab.stores.memory import MemoryStore
+from statelab.stores.memory import MemoryStore, go_expiry_ms
 
 
 class FakeClock:
@@ -113,3 +113,66 @@ def test_reset(store: MemoryStore) -> None:
     store.set(SetRequest("k", 1))
     store.reset()
     assert store.keys() == []
+
+
+def test_bytes_values_are_stored_verbatim(store: MemoryStore) -> None:
+    """gRPC spec 4.6: raw bytes from the gRPC door round-trip; decoded JSON is re-encoded."""
+    store.set(SetRequest("raw", b"\x00hello\xff"))
+    store.set(SetRequest("json", "hello"))
+    raw, decoded = store.get("raw", {}), store.get("json", {})
+    assert raw is not None and raw.data == b"\x00hello\xff"
+    assert decoded is not None and decoded.data == b'"hello"'
+
+
+# -- issue 13: expired items nobody reads are reclaimed in the background -------------------------
+
+def test_sweep_reclaims_expired_items_nobody_reads() -> None:
+    from statelab.stores.base import ExpirySweeper, SetRequest as Set
+
+    now = [1_000_000]
+    store = MemoryStore(clock_ms=lambda: now[0])
+    assert isinstance(store, ExpirySweeper)
+    for i in range(50):
+        store.set(Set(f"t{i}", i, metadata={"ttlInSeconds": "1"}))
+    store.set(Set("long", 1, metadata={"ttlInSeconds": "100"}))
+    store.set(Set("forever", 1))
+    store.set(Set("t0", "rewritten", metadata={"ttlInSeconds": "10"}))  # a stale heap entry
+    now[0] += 1001
+    store.sweep_expired()
+    assert sorted(store._items) == ["forever", "long", "t0"]  # noqa: SLF001 - what memory holds
+
+
+def test_one_sweep_does_a_bounded_amount_of_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    from statelab.stores.base import SetRequest as Set
+
+    monkeypatch.setattr(MemoryStore, "SWEEP_LIMIT", 10)
+    now = [0]
+    store = MemoryStore(clock_ms=lambda: now[0])
+    for i in range(25):
+        store.set(Set(f"t{i}", i, metadata={"ttlInSeconds": "1"}))
+    now[0] += 2000
+    remaining = []
+    for _ in range(3):
+        store.sweep_expired()
+        remaining.append(len(store._items))  # noqa: SLF001 - what memory holds
+    assert remaining == [15, 5, 0]
+
+
+def test_huge_ttls_follow_daprd_s_int64_arithmetic(store: MemoryStore, clock: FakeClock
+                                                   ) -> None:
+    """doSet computes clock.Now().Add(time.Duration(ttl) * time.Second): nanoseconds in an
+    int64 that wraps. Every key stays readable: a wrapped expiry lands in the past (the item
+    is expired at once, as on daprd) or within about 292 years."""
+    now = clock.now_ms
+    assert go_expiry_ms(now, 10) == now + 10_000
+    assert go_expiry_ms(now, 9_223_372_036) == now + 9_223_372_036_000  # the last unwrapped
+    assert go_expiry_ms(now, 9_223_372_037) == (now * 10**6 + 9_223_372_037 * 10**9 - 2**64
+                                                ) // 10**6
+    store.set(SetRequest("k", 1, metadata={"ttlInSeconds": "9223372036"}))
+    result = store.get("k", {})
+    assert result is not None and result.metadata == {"ttlExpireTime": "2316-02-24T22:00:36Z"}
+    for ttl in ("250000000000", "9223372036854775807", "9223372037"):
+        store.set(SetRequest("k", 2, metadata={"ttlInSeconds": ttl}))
+        assert store.get("k", {}) is None  # expired at once, as daprd's own arithmetic says
+    with pytest.raises(StoreError, match="value out of range"):
+        store.set(SetRequest("k", 3, metadata={"ttlInSeconds": "9" * 5000}))

@@ -55,7 +55,7 @@ def test_ttl_comes_from_metadata_or_the_component_default() -> None:
     assert ttl_seconds(SetRequest("k", 1), None) is None
     assert ttl_seconds(SetRequest("k", 1), 30) == 30
     assert ttl_seconds(SetRequest("k", 1, metadata={"ttlInSeconds": "-1"}), 30) == -1
-    with pytest.raises(StoreError, match='^failed to parse ttl from metadata: strconv.Atoi'):
+    with pytest.raises(StoreError, match='^failed to parse ttl from metadata: strconv.ParseInt'):
         ttl_seconds(SetRequest("k", 1, metadata={"ttlInSeconds": "soon"}), None)
 
 
@@ -125,3 +125,14 @@ def test_only_strong_saves_wait_and_only_with_replicas() -> None:
     assert waits_for_replicas(strong, 1)
     assert not waits_for_replicas(strong, 0)
     assert not waits_for_replicas(SetRequest("k", 1, consistency="eventual"), 2)
+
+
+def test_bytes_values_are_stored_verbatim() -> None:
+    """gRPC spec 4.6: the gRPC door hands raw bytes over; Redis keeps them as they are (no
+    JSON quoting, no base64), while decoded JSON values are still encoded as on HTTP."""
+    from statelab.stores.redis.plan import encode
+
+    assert encode(b"hello") == b"hello"
+    assert encode(b"\x00\xff") == b"\x00\xff"
+    assert encode("hello") == b'"hello"'
+    assert plan_save(SetRequest("k", b'"q"'), None).data == b'"q"'

@@ -100,7 +100,7 @@ def test_ttl_is_kept_when_a_save_has_none(client: Any) -> None:
     assert 0 < client.ttl("myapp||k") <= 100
     store.set(SetRequest("myapp||k", 3, metadata={"ttlInSeconds": "-1"}))
     assert client.ttl("myapp||k") == -1
-    with pytest.raises(StoreError, match='failed to parse ttl from metadata: strconv.Atoi: '
+    with pytest.raises(StoreError, match='failed to parse ttl from metadata: strconv.ParseInt: '
                                          'parsing "soon": invalid syntax'):
         store.set(SetRequest("myapp||k", 4, metadata={"ttlInSeconds": "soon"}))
     assert client.hget("myapp||k", "data") == b"3"
@@ -247,3 +247,74 @@ def test_a_failing_redis_call_in_the_script_reads_like_redis_7_on_both_backends(
     client.hset("myapp||k", "version", str(2**63 - 1))
     with pytest.raises(StoreError, match="increment or decrement would overflow script: "):
         store.set(SetRequest("myapp||k", 4))
+
+
+# -- issue 13: connection errors and the background expiry --------------------------------------
+
+def test_a_refused_connection_is_a_store_error_with_the_client_text() -> None:
+    import redis
+
+    from statelab.stores.base import StoreError as Failure
+    from support import free_port
+
+    client = redis.Redis(port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    store = RedisStore(client)
+    with pytest.raises(Failure, match="Connection refused|connecting"):
+        store.get("k", {})
+    with pytest.raises(Failure, match="Connection refused|connecting"):
+        store.set(SetRequest("k", 1))
+    client.close()
+
+
+def test_sweep_reclaims_expired_keys_of_the_embedded_server() -> None:
+    client = embedded_redis_client("sweep-test")
+    store = RedisStore(client)
+    store.reset()
+    for i in range(20):
+        client.set(f"gone{i}", "x", px=1)
+    client.set("kept", "x")
+    server_db = client.connection_pool.connection_kwargs["server"].dbs[0]
+    deadline = time.monotonic() + 10
+    while True:  # the keys' expiry time passes (1 ms)
+        store.sweep_expired()
+        if len(server_db._dict) == 1:  # noqa: SLF001 - what fakeredis keeps in memory
+            break
+        assert time.monotonic() < deadline
+    assert client.get("kept") == b"x"
+
+
+def test_an_expire_that_overflows_fails_after_the_value_is_written(client: Any) -> None:
+    """components-contrib StateStore.Set runs the save script, then EXPIRE as a command of
+    its own: Redis refuses a TTL whose expiry time overflows, the value stays written, and
+    the error is the EXPIRE's (state/redis/redis.go). Transactions queue the EXPIRE in
+    MULTI/EXEC: the save applies, EXEC reports the error (spec 7.2, no rollback)."""
+    store = RedisStore(client)
+    huge = {"ttlInSeconds": "9223372036854775807"}
+    with pytest.raises(StoreError) as info:
+        store.set(SetRequest("myapp||k", 1, metadata=huge))
+    assert str(info.value) == ("failed to set key myapp||k ttl: ERR invalid expire time in "
+                               "'expire' command")
+    assert client.hget("myapp||k", "data") == b"1"
+    assert client.ttl("myapp||k") == -1  # no expiry was set
+    with pytest.raises(StoreError) as info:
+        store.multi([TransactionOperation("upsert", SetRequest("myapp||t", 2, metadata=huge))],
+                    {})
+    assert str(info.value) == "ERR invalid expire time in 'expire' command"
+    assert client.hget("myapp||t", "data") == b"2"
+    # Large but valid TTLs are Redis's to keep.
+    store.set(SetRequest("myapp||k", 3, metadata={"ttlInSeconds": "250000000000"}))
+    assert client.ttl("myapp||k") > 249_999_999_000
+
+
+def test_huge_ttl_and_etag_words_are_go_range_errors(client: Any) -> None:
+    store = RedisStore(client)
+    digits = "9" * 5000  # past Python's int() limit of 4300 digits
+    with pytest.raises(StoreError) as info:
+        store.set(SetRequest("myapp||k", 1, metadata={"ttlInSeconds": digits}))
+    assert str(info.value) == (f'failed to parse ttl from metadata: strconv.ParseInt: parsing '
+                               f'"{digits}": value out of range')
+    with pytest.raises(EtagError) as etag_info:
+        store.set(SetRequest("myapp||k", 1, etag=digits))
+    assert str(etag_info.value) == (f'invalid etag value: strconv.Atoi: parsing "{digits}": '
+                                    'value out of range')
+    assert client.exists("myapp||k") == 0

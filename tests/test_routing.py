@@ -10,9 +10,11 @@ from statelab.dapr.routing import clean_path
 
 
 def match_route(method: str, path: str) -> tuple[str, dict[str, str]] | None:
-    """The matched route's pattern and its decoded parameters (None: the 404 fallback)."""
+    """The matched route's pattern and its decoded parameters (None: the invoke fallback)."""
     found = ROUTER.match(method, path)
-    return None if found is None else (found.route.pattern, found.params)
+    if found is None or found.route is ROUTER.fallback:
+        return None
+    return found.route.pattern, found.params
 
 
 STATE = "/v1.0/state/{storeName}"
@@ -33,6 +35,14 @@ STATE = "/v1.0/state/{storeName}"
     ("GET", "/v1.0/state/s/a%2Fb", STATE + "/{key}", {"storeName": "s", "key": "a/b"}),
     ("GET", "/v1.0/state/s/a+b", STATE + "/{key}", {"storeName": "s", "key": "a b"}),
     ("GET", "//v1.0//state/s/k/", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    # Go's path.Clean of the escaped path (CleanPathMiddleware): dots resolve before routing
+    ("GET", "/v1.0/./state/s/k", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    ("GET", "/v1.0/state/s/./k", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    ("GET", "/v1.0/state/other/../s/k", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    ("DELETE", "/v1.0/state/s/k/.", STATE + "/{key}", {"storeName": "s", "key": "k"}),
+    ("POST", "/v1.0/state/s/.", STATE, {"storeName": "s"}),
+    ("GET", "/v1.0/state/s/%2E", STATE + "/{key}", {"storeName": "s", "key": "."}),
+    ("GET", "/v1.0/state/s/%2E%2E", STATE + "/{key}", {"storeName": "s", "key": ".."}),
     ("GET", "/v1.0/healthz", "/v1.0/healthz", {}),
     ("GET", "/v1.0/healthz/outbound", "/v1.0/healthz/outbound", {}),
     ("GET", "/v1.0/metadata", "/v1.0/metadata", {}),
@@ -56,6 +66,9 @@ def test_only_health_answers_without_the_token() -> None:
     ("HEAD", "/v1.0/state/s/k"),
     ("GET", "/v1.0/state/s/"),
     ("GET", "/v2/state/s/k"),
+    ("GET", "/v1.0/state/s/."),       # path.Clean: the store's path, which has no GET
+    ("DELETE", "/v1.0/state/s/.."),   # /v1.0/state
+    ("GET", "/.."),
 ])
 def test_unmatched_routes_fall_through(method: str, path: str) -> None:
     assert match_route(method, path) is None
@@ -73,3 +86,12 @@ def test_clean_path() -> None:
     assert clean_path("//a///b/") == "/a/b"
     assert clean_path("/") == "/"
     assert clean_path("") == "/"
+    assert clean_path("/a/./b/../c/.") == "/a/c"
+    assert clean_path("/../a") == "/a"           # nothing above the root
+    assert clean_path("/a/%2E%2E/b") == "/a/%2E%2E/b"  # escaped dots are a segment's text
+
+
+def test_the_fallback_gets_the_path_as_sent() -> None:
+    found = ROUTER.match("GET", "/v1.0/invoke/app/method//x/../y")
+    assert found is not None and found.route is ROUTER.fallback
+    assert found.params == {"path": "/v1.0/invoke/app/method//x/../y"}

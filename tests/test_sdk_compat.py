@@ -5,8 +5,8 @@
   version is there), then small node scripts run ``DaprClient.start()`` (which polls
   ``GET /v1.0/metadata``), ``state.save/get/getBulk/delete/transaction`` and the etag conflicts,
   and print JSON that these tests check, together with what the store really holds.
-* Python (PyPI ``dapr``, bounds in the ``test`` extra): its state API is gRPC-only, so what can
-  talk to statelab is the HTTP side: the ``DaprHealth`` wait on ``GET /v1.0/healthz/outbound``
+* Python (PyPI ``dapr``, a runtime dependency since the gRPC door): its state API is gRPC,
+  tested in tests/test_grpc.py; here, its HTTP side: the ``DaprHealth`` wait on ``GET /v1.0/healthz/outbound``
   that every ``DaprClient()`` runs first (section 13.2) and the SDK's HTTP transport
   (``DaprHttpClient``), whose error parser must understand statelab's error bodies.
 

@@ -20,7 +20,9 @@ from support import free_port
 
 @pytest.fixture
 def sidecar() -> Iterator[Sidecar]:
-    running = start(0, "sidecar-tests", quiet=True)
+    # gRPC on a free port: another test module's sidecar may hold 50001 (its move is tested
+    # in test_grpc_server.py), and this repr must not depend on the order of modules.
+    running = start(0, "sidecar-tests", quiet=True, grpc_port=0)
     yield running
     running.stop()
 
@@ -40,7 +42,7 @@ def test_start_serves_the_state_api(sidecar: Sidecar) -> None:
 
 
 def test_start_is_idempotent(sidecar: Sidecar) -> None:
-    assert start(0, "sidecar-tests", quiet=True) is sidecar
+    assert start(0, "sidecar-tests", quiet=True, grpc_port=0) is sidecar
     assert sidecar in running_sidecars()
 
 
@@ -222,7 +224,7 @@ def test_a_sidecar_inside_another_kernel_is_not_borrowed() -> None:
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None and process.stdout.readline() == "ready\n"
-        mine = start(port, "kernelapp", quiet=True)
+        mine = start(port, "kernelapp", quiet=True, grpc_port=0)  # HTTP's move only
         try:
             assert mine.owned and mine.port != port and mine.moved_from == port
             assert repr(mine).endswith(f"running (port {port} was busy); "
@@ -269,7 +271,8 @@ def test_describe_lists_the_stores() -> None:
     try:
         lines = sidecar.describe().splitlines()
         assert lines[0] == f"statelab sidecar for app 'described' at {sidecar.url} (running)"
-        assert lines[1:] == ["  state store statestore (state.redis)"]
+        assert lines[1:] == [f"  gRPC API at {sidecar.grpc_endpoint}",
+                             "  state store statestore (state.redis)"]
         assert sidecar.notes() == []
     finally:
         sidecar.stop()

@@ -13,14 +13,16 @@ Calls are synchronous and thread-safe (the stores are); nothing here touches an 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from statelab.dapr import messages
 from statelab.dapr.components import Component
-from statelab.dapr.routing import Route, Router
+from statelab.dapr.invoke import invoke_error
+from statelab.dapr.routing import Match, Route, Router
 from statelab.dapr.service import (
     DAPR_RUNTIME_VERSION,
     BulkItem,
@@ -44,8 +46,8 @@ from statelab.go.json import (
     encode_std_ordered,
 )
 
-__all__ = ["DAPR_RUNTIME_VERSION", "DEFAULT_MAX_BODY_SIZE", "Response", "StateAPI",
-           "canonical_header"]
+__all__ = ["DAPR_RUNTIME_VERSION", "DEFAULT_MAX_BODY_SIZE", "Pending", "Response", "StateAPI",
+           "Weight", "canonical_header"]
 
 DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024  # daprd --max-body-size 4Mi
 
@@ -60,13 +62,16 @@ _TRANSACTION_BODY = Struct("http.stateTransactionRequestBody", (
     ("operations", SliceOf(Struct("http.stateTransactionRequestBodyOperation", (
         ("operation", STRING), ("request", ANY))))),
     ("metadata", MapOf(STRING))))
-# The Go structs a transaction operation's ``request`` is decoded into with mapstructure.
+# The Go structs a transaction operation's ``request`` is decoded into with mapstructure
+# (components-contrib state.SetRequest and state.DeleteRequest, Go field names in order).
 _OPERATION_SCHEMAS: dict[str, dict[str, mapstructure.FieldKind]] = {
-    "upsert": {"key": "string", "value": "any", "etag": "string", "metadata": "map",
-               "options": "options", "contentType": "string"},
-    "delete": {"key": "string", "etag": "string", "metadata": "map", "options": "options",
-               "contentType": "string"},
+    "upsert": {"Key": "string", "Value": "any", "ETag": "string", "Metadata": "map",
+               "Options": "options", "ContentType": "string"},
+    "delete": {"Key": "string", "ETag": "string", "Metadata": "map", "Options": "options"},
 }
+# Their JSON names, which _save_item and _delete_item read.
+_JSON_NAMES = {"Key": "key", "Value": "value", "ETag": "etag", "Metadata": "metadata",
+               "Options": "options", "ContentType": "contentType"}
 
 _JSON_HEADERS = (("Content-Type", "application/json"),)
 _PLAIN_HEADERS = (("Content-Type", "text/plain; charset=utf-8"),
@@ -161,6 +166,56 @@ class Call:
 
 Endpoint = Callable[[StateService, Call], Response]
 
+#: What answering a request costs, known from its headers: ``none`` never touches a store
+#: (health, metadata, an answer decided from the headers), ``light`` is one small store call
+#: (a GET, a DELETE, a small save), ``heavy`` may take long (bulk, transaction, a big save).
+Weight = Literal["none", "light", "heavy"]
+
+#: Saves with a body up to this size are ``light``: their store work is a few items.
+LIGHT_BODY_LIMIT = 16 * 1024
+
+# Go's textproto trims these around a header value before daprd's token middleware sees it.
+_HEADER_SPACE = " \t\r\n"
+
+
+@dataclass
+class Pending:
+    """A request whose request line and headers are read: routed and authorised, its body not
+    yet read. A door calls :meth:`finish` with the body, or sends :attr:`answer` without
+    reading the body at all (a bad token is refused before any upload is accepted)."""
+
+    service: StateService
+    found: Match[Endpoint] | None
+    query: dict[str, str]
+    headers: dict[str, str]
+    #: The answer when the headers alone decide it (bad token, no route, bad escape).
+    answer: Response | None = None
+
+    def weight(self, body_size: int) -> Weight:
+        if self.answer is not None or self.found is None:
+            return "none"
+        endpoint = self.found.route.endpoint
+        if endpoint in _STORE_FREE:
+            return "none"
+        if endpoint in _LIGHT or (endpoint is _save and body_size <= LIGHT_BODY_LIMIT):
+            return "light"
+        return "heavy"
+
+    def finish(self, body: bytes = b"", *, body_too_large: bool = False) -> Response:
+        """The answer, with the body read (synchronous: a door decides where it runs)."""
+        if self.answer is not None:
+            return self.answer
+        found = self.found
+        try:
+            if found is None:
+                raise messages.direct_invoke_fallback()
+            call = Call(found.params, self.query, self.headers, body, body_too_large)
+            return found.route.endpoint(self.service, call)
+        except DaprError as error:
+            return Response.of_error(error)
+        except PlainTextError as error:
+            return Response(error.status, _PLAIN_HEADERS, error.body())
+
 
 class StateAPI:
     """Dapr's HTTP state API over a :class:`StateService`. Build one per sidecar.
@@ -177,7 +232,8 @@ class StateAPI:
                  service: StateService | None = None) -> None:
         self.service = service or StateService(components, app_id=app_id, namespace=namespace,
                                                extended=extended)
-        self.api_token = api_token
+        # An empty token is no token, as daprd reads an empty DAPR_API_TOKEN.
+        self.api_token = api_token or None
         self.max_body_size = max_body_size
 
     @property
@@ -192,24 +248,31 @@ class StateAPI:
                headers: Mapping[str, str] | Sequence[tuple[str, str]] = (), body: bytes = b"",
                *, body_too_large: bool = False) -> Response:
         """Answer one HTTP request. *target* is the escaped path plus an optional query."""
+        return self.begin(method, target, headers).finish(body, body_too_large=body_too_large)
+
+    def begin(self, method: str, target: str,
+              headers: Mapping[str, str] | Sequence[tuple[str, str]] = ()) -> Pending:
+        """Route and authorise a request from its request line and headers (daprd's token
+        middleware runs before any handler reads the body)."""
         raw_path, _, query_string = target.partition("?")
         pairs = headers.items() if isinstance(headers, Mapping) else headers
         query = _first_values(parse_qsl(query_string, keep_blank_values=True,
                                         errors="replace")) if query_string else {}
         lowered = _first_values((k.lower(), v) for k, v in pairs)
+        pending = Pending(self.service, None, query, lowered)
         try:
-            found = ROUTER.match(method.upper(), raw_path)
-            if self.api_token is not None and (found is None or not found.route.public) \
-                    and lowered.get("dapr-api-token") != self.api_token:
+            pending.found = ROUTER.match(method.upper(), raw_path)
+            # daprd's APITokenAuthMiddleware compares the value Go's textproto parsed, which
+            # has its surrounding spaces and tabs trimmed.
+            if self.api_token is not None \
+                    and (pending.found is None or not pending.found.route.public) \
+                    and lowered.get("dapr-api-token", "").strip(_HEADER_SPACE) != self.api_token:
                 raise messages.invalid_api_token()
-            if found is None:
-                raise messages.direct_invoke_fallback()
-            call = Call(found.params, query, lowered, body, body_too_large)
-            return found.route.endpoint(self.service, call)
         except DaprError as error:
-            return Response.of_error(error)
+            pending.answer = Response.of_error(error)
         except PlainTextError as error:
-            return Response(error.status, _PLAIN_HEADERS, error.body())
+            pending.answer = Response(error.status, _PLAIN_HEADERS, error.body())
+        return pending
 
     def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                 headers: Mapping[str, str] | None = None, json: Any = ...,
@@ -247,6 +310,10 @@ def _metadata(service: StateService, call: Call) -> Response:
 
 
 def _put_metadata(service: StateService, call: Call) -> Response:
+    """``onPutMetadata`` reads the raw body with ``io.ReadAll``: past the body limit that read
+    fails, and nothing is stored (``ErrBodyRead``, pkg/api/http/metadata.go)."""
+    if call.body_too_large:
+        raise messages.body_read_failed(messages.BODY_TOO_LARGE)
     service.set_metadata(call.params["attributeName"],
                          call.body.decode("utf-8", errors="replace"))
     return _NO_CONTENT
@@ -261,8 +328,22 @@ def _save(service: StateService, call: Call) -> Response:
         raise messages.malformed(str(exc)) from None
     url_meta = call.url_metadata
     decoded = [_save_item(item or {}, url_meta) for item in items]
-    service.save_prepared(component, service.prepare_save(component, decoded))
+    with _key_errors_rewrapped(component.name):
+        requests = service.prepare_save(component, decoded)
+    service.save_prepared(component, requests)
     return _NO_CONTENT
+
+
+@contextmanager
+def _key_errors_rewrapped(store: str, field: str | None = None) -> Iterator[None]:
+    """E3 as daprd's HTTP handlers answer it: wrapped once more
+    (:func:`~statelab.dapr.messages.illegal_key_over_http`); other errors pass unchanged."""
+    try:
+        yield
+    except DaprError as error:
+        if not messages.is_illegal_key(error):
+            raise
+        raise messages.illegal_key_over_http(store, field, error) from None
 
 
 def _save_item(fields: Mapping[str, Any], url_meta: Mapping[str, str]) -> SaveItem:
@@ -284,8 +365,10 @@ def _delete_item(fields: Mapping[str, Any], url_meta: Mapping[str, str]) -> Dele
 
 
 def _get(service: StateService, call: Call) -> Response:
-    result = service.get(call.params["storeName"], call.params["key"], call.url_metadata,
-                         call.query.get("consistency", ""))
+    store = call.params["storeName"]
+    with _key_errors_rewrapped(store):
+        result = service.get(store, call.params["key"], call.url_metadata,
+                             call.query.get("consistency", ""))
     if result is None:
         return _NO_CONTENT
     headers = list(_JSON_HEADERS)
@@ -297,10 +380,12 @@ def _get(service: StateService, call: Call) -> Response:
 
 
 def _delete(service: StateService, call: Call) -> Response:
-    service.delete(call.params["storeName"], DeleteItem(
-        key=call.params["key"], etag=call.headers.get("if-match"), metadata=call.url_metadata,
-        concurrency=call.query.get("concurrency", ""),
-        consistency=call.query.get("consistency", "")))
+    store = call.params["storeName"]
+    with _key_errors_rewrapped(store):
+        service.delete(store, DeleteItem(
+            key=call.params["key"], etag=call.headers.get("if-match"),
+            metadata=call.url_metadata, concurrency=call.query.get("concurrency", ""),
+            consistency=call.query.get("consistency", "")))
     return _NO_CONTENT
 
 
@@ -313,7 +398,8 @@ def _bulk_get(service: StateService, call: Call) -> Response:
         raise messages.malformed_body(str(exc)) from None
     metadata = {**(body.get("metadata") or {}), **call.url_metadata}
     keys = [k or "" for k in (body.get("keys") or [])]
-    items = service.bulk_get(store, keys, metadata)
+    with _key_errors_rewrapped(store):
+        items = service.bulk_get(store, keys, metadata)
     try:
         parts = [_bulk_item_json(item) for item in items]
     except GoJSONError:
@@ -360,12 +446,17 @@ def _transaction(service: StateService, call: Call) -> Response:
         raw = raw or {}
         kind = service.check_operation(raw.get("operation") or "")
         try:
-            fields = mapstructure.decode(raw.get("request"), _OPERATION_SCHEMAS[kind])
+            decoded = mapstructure.decode(raw.get("request"), _OPERATION_SCHEMAS[kind])
         except mapstructure.MapstructureError as exc:
             raise messages.malformed_body(str(exc)) from None
+        fields = {_JSON_NAMES[name]: value for name, value in decoded.items()}
         item: SaveItem | DeleteItem = _save_item(fields, url_meta) if kind == "upsert" \
             else _delete_item(fields, url_meta)
-        operations.append(service.transaction_operation(component, TransactionItem(kind, item)))
+        # onPostStateTransaction has already overwritten the request's Key with
+        # GetModifiedStateKey's "" when it builds the error: the field is empty.
+        with _key_errors_rewrapped(component.name, field=""):
+            operations.append(service.transaction_operation(component,
+                                                            TransactionItem(kind, item)))
     service.transact_prepared(component, operations,
                               {**(body.get("metadata") or {}), **url_meta})
     return _NO_CONTENT
@@ -373,6 +464,12 @@ def _transaction(service: StateService, call: Call) -> Response:
 
 def _query(service: StateService, call: Call) -> Response:
     service.query(call.params["storeName"], call.body, body_too_large=call.body_too_large)
+
+
+def _invoke(service: StateService, call: Call) -> Response:
+    """Every other request: daprd's service invocation fallback (:mod:`~statelab.dapr.invoke`),
+    which statelab always answers with daprd's error for an app it cannot reach."""
+    raise invoke_error(call.params["path"], call.headers, service.app_id, service.namespace)
 
 
 ROUTER: Router[Endpoint] = Router([
@@ -386,7 +483,12 @@ ROUTER: Router[Endpoint] = Router([
     Route(frozenset({"GET"}), "/v1.0/state/{storeName}/{key}", _get),
     Route(frozenset({"DELETE"}), "/v1.0/state/{storeName}/{key}", _delete),
     Route(frozenset({"POST", "PUT"}), "/v1.0-alpha1/state/{storeName}/query", _query),
-])
+], fallback=_invoke)
+
+
+_STORE_FREE: frozenset[Endpoint] = frozenset({_healthz, _healthz_outbound, _metadata,
+                                              _put_metadata, _invoke})
+_LIGHT: frozenset[Endpoint] = frozenset({_get, _delete})
 
 
 def _json_dumps(value: Any) -> bytes:

@@ -9,13 +9,12 @@ A static segment such as ``bulk`` only wins for the methods it is registered wit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from statelab.dapr.messages import unescape_failed
-from statelab.go.stdlib import GoParseError, query_unescape
+from statelab.go.stdlib import GoParseError, path_clean, query_unescape
 
 __all__ = ["Match", "Route", "Router", "clean_path"]
 
@@ -50,21 +49,16 @@ class Match(Generic[T]):
     params: dict[str, str]
 
 
-_SLASHES = re.compile(r"/{2,}")
-
-
 def clean_path(raw_path: str) -> str:
-    """daprd's CleanPath and StripSlashes middlewares: collapse ``//``, drop one trailing ``/``.
+    """daprd's ``CleanPathMiddleware`` and ``StripSlashesMiddleware`` (pkg/api/http/
+    middlewares.go): Go's ``path.Clean`` of the escaped path, which collapses ``//``, drops
+    ``.`` segments, resolves ``..`` and leaves no trailing slash.
 
-    Unlike Go's ``path.Clean`` this does not resolve ``.`` and ``..`` segments; Dapr's own
-    middleware is documented (spec section 1) only for the slash rules.
+    Because the *escaped* path is cleaned, ``%2E`` and ``%2F`` are untouched: a key may be
+    ``.`` or contain ``/`` when escaped, while ``.../statestore/.`` is the store's own path
+    (no key) and ``.../other/../statestore/k`` reaches the key ``k`` of ``statestore``.
     """
-    path = raw_path or "/"
-    if "//" in path:
-        path = _SLASHES.sub("/", path)
-    if len(path) > 1 and path.endswith("/"):
-        path = path[:-1]
-    return path
+    return path_clean(raw_path or "/")
 
 
 def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
@@ -80,10 +74,16 @@ def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | No
 
 
 class Router(Generic[T]):
-    """A route table, matched the way chi matches daprd's routes."""
+    """A route table, matched the way chi matches daprd's routes.
 
-    def __init__(self, routes: Sequence[Route[T]]) -> None:
+    *fallback*, if given, answers every request no route matches, as daprd's service
+    invocation endpoint does (``IsFallback`` in pkg/api/http/directmessaging.go); its one
+    parameter, ``path``, is the escaped path as sent (that handler reads the path uncleaned).
+    """
+
+    def __init__(self, routes: Sequence[Route[T]], fallback: T | None = None) -> None:
         self.routes = tuple(routes)
+        self.fallback = None if fallback is None else Route(frozenset(), "/*", fallback)
         # The same routes, in the same order, indexed by (method, number of segments): a
         # request only needs to be tried against the few routes that could match it.
         self._by_shape: dict[tuple[str, int], list[Route[T]]] = {}
@@ -92,13 +92,15 @@ class Router(Generic[T]):
                 self._by_shape.setdefault((method, len(route.segments)), []).append(route)
 
     def match(self, method: str, raw_path: str) -> Match[T] | None:
-        """Find the route for *method* on the escaped *raw_path*; None means the 404 fallback.
+        """Find the route for *method* on the escaped *raw_path*; None (or the fallback route,
+        when there is one) when no route matches.
 
         Static segments are preferred over parameters, but only among routes registered for
         the method, which is how chi backtracks. Raises :class:`PlainTextError` for a bad
         escape in a parameter.
         """
-        segments = clean_path(raw_path).split("/")[1:]
+        cleaned = clean_path(raw_path)
+        segments = cleaned.split("/")[1:]
         best: tuple[Route[T], dict[str, str]] | None = None
         for route in self._by_shape.get((method, len(segments)), ()):
             params = _match(route.segments, segments)
@@ -106,7 +108,7 @@ class Router(Generic[T]):
             if params is not None and (best is None or route.statics > best[0].statics):
                 best = (route, params)
         if best is None:
-            return None
+            return None if self.fallback is None else Match(self.fallback, {"path": raw_path})
         route, params = best
         decoded: dict[str, str] = {}
         for name, value in params.items():

@@ -48,6 +48,7 @@ __all__ = [
     "SaveItem",
     "StateService",
     "TransactionItem",
+    "bulk_delete_error",
     "delete_error",
     "get_error",
     "original_key",
@@ -121,6 +122,11 @@ def delete_error(key: str, error: StoreError) -> DaprError:
     return messages.delete_failed(key, _etag_status(error), str(error))
 
 
+def bulk_delete_error(store_name: str, error: StoreError) -> DaprError:
+    """gRPC G12: a ``DeleteBulkState`` failure (409/400/500 as a save's)."""
+    return messages.bulk_delete_failed(store_name, _etag_status(error), str(error))
+
+
 def transaction_error(error: StoreError) -> DaprError:
     """E18: every store failure of a transaction, ETag mismatches included, is a 500."""
     return messages.transaction_failed(str(error))
@@ -157,6 +163,8 @@ class StateService:
         #: The metadata API's ``extended`` attributes (``PUT /v1.0/metadata/{name}``).
         self.extended: dict[str, str] = dict(extended or {})
         self.extended.setdefault("daprRuntimeVersion", DAPR_RUNTIME_VERSION)
+        #: Attributes the sidecar sets itself: ``PUT /v1.0/metadata`` cannot change them.
+        self.reserved: frozenset[str] = frozenset(self.extended)
         self._by_name = {c.name: c for c in self.components}
         for component in self.components:
             component.open()
@@ -283,6 +291,28 @@ class StateService:
         except StoreError as exc:
             raise delete_error(item.key, exc) from None
 
+    def delete_bulk(self, store: str, items: Sequence[DeleteItem]) -> None:
+        """Delete several keys (gRPC ``DeleteBulkState``; HTTP has no such call), with the
+        bulk semantics of :meth:`save`: every key is checked (E3) before anything is deleted;
+        one item is one store call; several are deleted one by one in order, not atomically,
+        their errors joined (an all-ETag failure re-wrapped as one ETag error). No items is a
+        success that never calls the store (inferred in the gRPC spec, section 5.5)."""
+        component = self.component(store)
+        requests = [self._delete_request(component, item) for item in items]
+        if not requests:
+            return
+        backend = component.open()
+        errors: list[StoreError] = []
+        for request in requests:
+            try:
+                backend.delete(request)
+            except StoreError as exc:
+                errors.append(exc)
+        if len(requests) == 1 and errors:
+            raise bulk_delete_error(component.name, errors[0]) from None
+        if errors:
+            raise bulk_delete_error(component.name, _joined(errors)) from None
+
     def bulk_get(self, store: str, keys: Sequence[str], metadata: Metadata | None = None
                  ) -> list[BulkItem]:
         """Read several keys (section 6); a store error stays with its key."""
@@ -356,7 +386,12 @@ class StateService:
         return encode_std_ordered(payload)
 
     def set_metadata(self, name: str, value: str) -> None:
-        self.extended[name] = value
+        """A user attribute. The sidecar's own (``daprRuntimeVersion``, ``statelab.role``, ...)
+        keep their value and the call still succeeds, as daprd's ``GetMetadata``
+        (pkg/api/universal/metadata.go) writes ``daprRuntimeVersion`` over whatever a
+        ``SetMetadata`` stored under that name."""
+        if name not in self.reserved:
+            self.extended[name] = value
 
 
 def _joined(errors: list[StoreError]) -> StoreError:

@@ -10,8 +10,12 @@ different Go encoders:
   outputs stay deterministic; spec section 3.4);
 * the in-memory store uses ``encoding/json``: sorted keys, shortest float form, ``<>&`` escaped.
 
-Python's :mod:`json` does the parsing; this module adds Go's scanner error messages, Go's
-type-mismatch errors for the request structs, and the two encoders.
+Python's :mod:`json` does the parsing of ordinary bodies; this module adds Go's scanner error
+messages, Go's type-mismatch errors for the request structs, and the two encoders. Go nests up
+to :data:`MAX_DEPTH` levels and has no depth limit when it encodes, so everything here that
+walks a user's value (the scanner, the decoders past the C fast path, the encoders) keeps its
+own stack instead of recursing: a body as deep as daprd accepts is stored and read back whole,
+and one level more is Go's ``exceeded max depth`` error, never a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +34,7 @@ __all__ = [
     "BOOL",
     "GoJSONError",
     "INT",
+    "MAX_DEPTH",
     "MapOf",
     "STRING",
     "SliceOf",
@@ -41,11 +47,17 @@ __all__ = [
     "encode_std_ordered",
     "go_float",
     "go_string",
+    "unmarshal",
 ]
 
 
 class GoJSONError(ValueError):
     """A decoding failure, carrying the text Go's ``encoding/json`` would have produced."""
+
+
+#: Go's ``maxNestingDepth`` (encoding/json scanner.go): a body may nest arrays and objects
+#: this deep; one level more is ``invalid character '[' exceeded max depth``.
+MAX_DEPTH = 10000
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,10 +80,13 @@ def _quote_char(c: str) -> str:
 
 
 class _Scanner:
-    """A recursive-descent copy of the checks in Go's ``encoding/json/scanner.go``.
+    """An iterative copy of the checks in Go's ``encoding/json/scanner.go``.
 
-    It only validates; the returned end offset tells the caller where the first value ends, so
-    trailing bytes can be ignored the way ``json.Decoder.Decode`` ignores them.
+    :meth:`first_value` only validates and returns where the first value ends, so trailing
+    bytes can be ignored the way ``json.Decoder.Decode`` ignores them; :meth:`parse` also
+    builds the value (numbers as :class:`GoNumber`). Nesting is kept on an explicit stack, not
+    on Python's call stack, so a body nested as deep as Go accepts (:data:`MAX_DEPTH`) parses,
+    and the next level fails with Go's own error, at the same character.
     """
 
     def __init__(self, text: str) -> None:
@@ -84,92 +99,123 @@ class _Scanner:
         return self.text[self.pos]
 
     def _skip_ws(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos] in _WHITESPACE:
-            self.pos += 1
+        text = self.text
+        pos = self.pos
+        while pos < len(text) and text[pos] in _WHITESPACE:
+            pos += 1
+        self.pos = pos
 
     def _fail(self, context: str) -> GoJSONError:
         return GoJSONError(f"invalid character {_quote_char(self.text[self.pos])} {context}")
 
     def first_value(self) -> int:
+        self._run(build=False)
+        return self.pos
+
+    def parse(self) -> tuple[Any, int]:
+        """The first value, built, and the offset where it ends."""
+        return self._run(build=True), self.pos
+
+    def _run(self, build: bool) -> Any:
         self._skip_ws()
         if self.pos >= len(self.text):
             raise GoJSONError("EOF")
-        self._value()
-        return self.pos
+        # One frame per open container: the container (None when not building) and, for an
+        # object, the key its next value goes under.
+        stack: list[tuple[Any, str | None]] = []
+        while True:
+            # -- a value starts here
+            self._skip_ws()
+            c = self._peek()
+            if c == "{" or c == "[":
+                if len(stack) >= MAX_DEPTH:  # scanner.go pushParseState
+                    raise self._fail("exceeded max depth")
+                self.pos += 1
+                self._skip_ws()
+                if c == "{":
+                    if self._peek() == "}":
+                        self.pos += 1
+                        value: Any = {} if build else None
+                    else:
+                        stack.append(({} if build else None, self._object_key(build)))
+                        continue
+                elif self._peek() == "]":
+                    self.pos += 1
+                    value = [] if build else None
+                else:
+                    stack.append(([] if build else None, None))
+                    continue
+            else:
+                value = self._scalar(c, build)
+            # -- a value ended: hand it to the containers it closes
+            while True:
+                if not stack:
+                    return value
+                container, key = stack[-1]
+                if build:
+                    if key is None:
+                        container.append(value)
+                    else:
+                        container[key] = value
+                self._skip_ws()
+                c = self._peek()
+                if c == ",":
+                    self.pos += 1
+                    if key is not None:
+                        self._skip_ws()
+                        stack[-1] = (container, self._object_key(build))
+                    break
+                if key is not None and c == "}" or key is None and c == "]":
+                    self.pos += 1
+                    stack.pop()
+                    value = container
+                    continue
+                raise self._fail("after object key:value pair" if key is not None
+                                 else "after array element")
 
-    def _value(self) -> None:
+    def _object_key(self, build: bool) -> str:
+        """The key at the current position and its colon; returns "" when not building."""
+        if self._peek() != '"':
+            raise self._fail("looking for beginning of object key string")
+        key = self._string(build)
         self._skip_ws()
-        c = self._peek()
-        if c == "{":
-            self._object()
-        elif c == "[":
-            self._array()
-        elif c == '"':
-            self._string()
-        elif c == "-" or c.isdigit() and c.isascii():
+        if self._peek() != ":":
+            raise self._fail("after object key")
+        self.pos += 1
+        return key
+
+    def _scalar(self, c: str, build: bool) -> Any:
+        if c == '"':
+            return self._string(build)
+        if c == "-" or c.isdigit() and c.isascii():
+            start = self.pos
             self._number()
-        elif c in "tfn":
+            return GoNumber(self.text[start:self.pos]) if build else None
+        if c in "tfn":
             literal = {"t": "true", "f": "false", "n": "null"}[c]
             self.pos += 1
             for expected in literal[1:]:
                 if self._peek() != expected:
                     raise self._fail(f"in literal {literal} (expecting '{expected}')")
                 self.pos += 1
-        else:
-            raise self._fail("looking for beginning of value")
+            return {"t": True, "f": False, "n": None}[c]
+        raise self._fail("looking for beginning of value")
 
-    def _object(self) -> None:
+    def _string(self, build: bool) -> str:
+        start = self.pos
         self.pos += 1
-        self._skip_ws()
-        if self._peek() == "}":
-            self.pos += 1
-            return
+        text = self.text
+        escaped = False
         while True:
-            self._skip_ws()
-            if self._peek() != '"':
-                raise self._fail("looking for beginning of object key string")
-            self._string()
-            self._skip_ws()
-            if self._peek() != ":":
-                raise self._fail("after object key")
-            self.pos += 1
-            self._value()
-            self._skip_ws()
-            c = self._peek()
-            if c == ",":
-                self.pos += 1
-                continue
-            if c == "}":
-                self.pos += 1
-                return
-            raise self._fail("after object key:value pair")
-
-    def _array(self) -> None:
-        self.pos += 1
-        self._skip_ws()
-        if self._peek() == "]":
-            self.pos += 1
-            return
-        while True:
-            self._value()
-            self._skip_ws()
-            c = self._peek()
-            if c == ",":
-                self.pos += 1
-                continue
-            if c == "]":
-                self.pos += 1
-                return
-            raise self._fail("after array element")
-
-    def _string(self) -> None:
-        self.pos += 1
-        while True:
+            plain = _STRING_RUN.match(text, self.pos)
+            if plain is not None:
+                self.pos = plain.end()
             c = self._peek()
             if c == '"':
                 self.pos += 1
-                return
+                break
             if c == "\\":
+                escaped = True
                 self.pos += 1
                 e = self._peek()
                 if e == "u":
@@ -181,9 +227,15 @@ class _Scanner:
                     continue
                 if e not in '"\\/bfnrt':
                     raise self._fail("in string escape code")
-            elif ord(c) < 0x20:
-                raise self._fail("in string literal")
-            self.pos += 1
+                self.pos += 1
+                continue
+            raise self._fail("in string literal")  # a control character
+        if not build:
+            return ""
+        if not escaped:
+            return text[start + 1:self.pos - 1]
+        decoded: str = json.loads(text[start:self.pos])
+        return _go_text(decoded)
 
     def _digits(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos] in "0123456789":
@@ -212,17 +264,56 @@ class _Scanner:
             self._digits()
 
 
-def _replace_lone_surrogates(value: Any) -> Any:
+# Characters a string may hold with no further check (no quote, backslash or control).
+_STRING_RUN = re.compile('[^"\\\\\x00-\x1f]+')
+
+
+def _go_text(value: str) -> str:
     """Go decodes an unpaired ``\\ud800`` escape to U+FFFD; Python keeps the surrogate."""
-    if isinstance(value, str):
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
-            return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
-        return value
-    if isinstance(value, list):
-        return [_replace_lone_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
     return value
+
+
+def _surrogate_leaf(value: Any) -> Any:
+    return _go_text(value) if isinstance(value, str) else value
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """:func:`_go_text` on every string of a decoded value, keys included."""
+    return _rebuild(value, _surrogate_leaf)
+
+
+def _rebuild(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """A copy of *value* with *leaf* applied to every scalar and every key. Lists and dicts are
+    walked with an explicit stack, so any depth the decoder accepted is fine here too."""
+    if not isinstance(value, (list, dict)):
+        return leaf(value)
+    root: Any = [] if isinstance(value, list) else {}
+    # Frames: (source iterator, target container, is_dict).
+    stack: list[tuple[Any, Any, bool]] = [(
+        iter(value.items()) if isinstance(value, dict) else iter(value), root,
+        isinstance(value, dict))]
+    while stack:
+        source, target, is_dict = stack[-1]
+        for item in source:
+            key, child = item if is_dict else (None, item)
+            if isinstance(child, (list, dict)):
+                copy: Any = [] if isinstance(child, list) else {}
+                if is_dict:
+                    target[leaf(key)] = copy
+                else:
+                    target.append(copy)
+                stack.append((iter(child.items()) if isinstance(child, dict) else iter(child),
+                              copy, isinstance(child, dict)))
+                break
+            if is_dict:
+                target[leaf(key)] = leaf(child)
+            else:
+                target.append(leaf(child))
+        else:
+            stack.pop()
+    return root
 
 
 @dataclass(frozen=True)
@@ -239,22 +330,25 @@ def decode_first_value(body: bytes) -> Any:
     """Decode the first JSON value of *body* as ``json.Decoder.Decode`` would.
 
     Numbers come back as :class:`GoNumber` so that :func:`decode_into` can tell an ``int`` field
-    from a float64 one, as Go does. Raises :class:`GoJSONError` with Go's message.
+    from a float64 one, as Go does. Raises :class:`GoJSONError` with Go's message; nesting
+    deeper than :data:`MAX_DEPTH` is Go's ``invalid character '[' exceeded max depth``.
     """
     text = body.decode("utf-8", errors="replace")
     try:
         # Fast path: for valid JSON, Python's C scanner ends the first value exactly where
         # Go's scanner does, and yields the same value as the slow path below. Anything it
         # rejects, and NaN/Infinity (which Go rejects), goes to the slow path for Go's error.
+        if sys.getrecursionlimit() > MAX_DEPTH:
+            raise _NotGoJSONError("the C scanner would nest deeper than Go allows")
         start = len(text) - len(text.lstrip(_WHITESPACE))
         value, end = _FAST_DECODER.raw_decode(text, start)
         if text[end:end + 1] in (".", "e", "E"):
             # A top-level "1." or "1e": Python stops before the dot, Go reports an error.
             raise _NotGoJSONError(text[end])
-    except (ValueError, _NotGoJSONError):
-        end = _Scanner(text).first_value()
-        value = json.loads(text[:end], parse_float=GoNumber, parse_int=GoNumber,
-                           parse_constant=GoNumber)
+    except (ValueError, RecursionError, _NotGoJSONError):
+        # The slow path, iterative: Go's errors, and bodies nested deeper than the C scanner
+        # goes (it stops at the interpreter's recursion limit; Go at MAX_DEPTH levels).
+        return _Scanner(text).parse()[0]
     if "\\u" not in text:
         return value  # lone surrogates can only come from \u escapes
     return _replace_lone_surrogates(value)
@@ -384,7 +478,13 @@ class _TypedDecoder:
 
     def _scalar(self, value: Any, target: _Scalar, struct: str, path: list[str]) -> Any:
         if target.json_kind == "any":
-            return _plain(value)
+            try:
+                return _plain(value)
+            except _FloatRangeError as exc:
+                # Go saves the error with the field's context and goes on decoding
+                # (decodeState.saveError, addErrorContext).
+                self._mismatch(GoNumber(exc.literal), _FLOAT64, struct, path, " " + exc.literal)
+                return None
         if target.json_kind == "string":
             if isinstance(value, str):
                 return value
@@ -397,8 +497,11 @@ class _TypedDecoder:
             return None
         # int
         if isinstance(value, GoNumber):
-            if re.fullmatch(r"-?\d+", value.literal) and -(2**63) <= int(value.literal) < 2**63:
-                return int(value.literal)
+            # At most 19 digits (JSON allows no leading zeros): a longer literal is out of
+            # int64's range, and int() would refuse one of over 4300 digits anyway.
+            literal = value.literal
+            if re.fullmatch(r"-?\d{1,19}", literal) and -(2**63) <= int(literal) < 2**63:
+                return int(literal)
             self._mismatch(value, target, struct, path, " " + value.literal)
             return None
         self._mismatch(value, target, struct, path)
@@ -416,19 +519,52 @@ def _match_field(target: Struct, key: str) -> tuple[str, GoType] | None:
     return None
 
 
-def _plain(value: Any) -> Any:
-    """Turn GoNumbers into float64 values, as decoding into ``interface{}`` does."""
+class _FloatRangeError(GoJSONError):
+    """A number beyond float64 (``1e400``, a literal of 400 digits) decoded into ``any``."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+        super().__init__(f"json: cannot unmarshal number {literal} into Go value of type "
+                         "float64")
+
+
+_FLOAT64 = _Scalar("float64", "any")
+
+
+def _plain_leaf(value: Any) -> Any:
     if isinstance(value, GoNumber):
         number = value.as_float()
         if math.isinf(number):
-            raise GoJSONError(f"json: cannot unmarshal number {value.literal} into Go value of "
-                              "type float64")
+            raise _FloatRangeError(value.literal)
         return number
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _plain(value: Any) -> Any:
+    """Turn GoNumbers into float64 values, as decoding into ``interface{}`` does."""
+    if isinstance(value, (list, dict)):
+        return _rebuild(value, _plain_leaf)
+    return _plain_leaf(value)
+
+
+def unmarshal(data: bytes) -> Any:
+    """Go's ``json.Unmarshal`` into ``interface{}``: the whole input must be one JSON value.
+
+    Unlike :func:`decode_first_value` (``json.Decoder``), trailing bytes are an error
+    (``invalid character 'x' after top-level value``) and a short input reads as
+    ``unexpected end of JSON input``. daprd's gRPC ``SaveState`` uses it on values sent with
+    ``contentType: application/json``."""
+    text = data.decode("utf-8", errors="replace")
+    try:
+        end = _Scanner(text).first_value()
+    except GoJSONError as exc:
+        if str(exc) in ("EOF", "unexpected EOF"):
+            raise GoJSONError("unexpected end of JSON input") from None
+        raise
+    rest = text[end:].lstrip(_WHITESPACE)
+    if rest:
+        raise GoJSONError(f"invalid character {_quote_char(rest[0])} after top-level value")
+    return _plain(decode_first_value(data))
 
 
 def decode_into(body: bytes, target: GoType) -> Any:
@@ -494,23 +630,29 @@ def go_string(value: str) -> str:
     return _go_string(value, _STD_ESCAPES, _STD_NEEDS)
 
 
-def encode_std(value: Any) -> bytes:
-    """Go ``encoding/json.Marshal`` of a decoded ``interface{}`` (used by the in-memory store)."""
-    return _encode(value, sort_keys=True, float_fmt=go_float,
-                   escapes=_STD_ESCAPES, needs=_STD_NEEDS).encode("utf-8")
+def _std_key(key: str) -> str:
+    return _go_string(key, _STD_ESCAPES, _STD_NEEDS)
 
 
-def encode_fastest(value: Any) -> bytes:
-    """jsoniter ``ConfigFastest.Marshal`` (used by the Redis store).
+def _std_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return _go_string(value, _STD_ESCAPES, _STD_NEEDS)
+    if isinstance(value, (int, float)):
+        return go_float(float(value))
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
-    Go iterates maps in random order, so real Dapr scrambles object keys here; statelab keeps
-    the order the client sent, so that stored notebook outputs stay deterministic.
-    """
-    return _encode_fastest(value).encode("utf-8")
+
+def _fastest_key(key: str) -> str:
+    return _go_string(key, _FASTEST_ESCAPES, _FASTEST_NEEDS)
 
 
-def _encode_fastest(value: Any) -> str:
-    """``_encode`` specialised for ``encode_fastest`` (same output; this runs on every save)."""
+def _fastest_scalar(value: Any) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -522,43 +664,95 @@ def _encode_fastest(value: Any) -> str:
             _go_string(value, _FASTEST_ESCAPES, _FASTEST_NEEDS)
     if isinstance(value, (int, float)):
         return _fastest_float(float(value))
-    if isinstance(value, list):
-        return "[" + ",".join([_encode_fastest(v) for v in value]) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join([_go_string(k, _FASTEST_ESCAPES, _FASTEST_NEEDS) + ":"
-                               + _encode_fastest(value[k]) for k in list(value)]) + "}"
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-def _encode(value: Any, *, sort_keys: bool, float_fmt: Callable[[float], str],
-            escapes: dict[str, str], needs: re.Pattern[str]) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
+_END = object()
+
+
+def _encode(value: Any, scalar: Callable[[Any], str], key: Callable[[str], str],
+            sort_keys: bool) -> str:
+    """One encoder for the three Go writers, walking lists and dicts with an explicit stack:
+    Go's encoders have no depth limit, so a value nested as deep as the decoder accepts
+    (:data:`MAX_DEPTH`) is written back whole."""
+    if not isinstance(value, (list, dict)):
+        return scalar(value)
+    parts: list[str] = []
+    append = parts.append
+    # Frames: [iterator over items, is a dict, no item written yet].
+    stack: list[list[Any]] = []
+    child: Any = value
+    while True:
+        if isinstance(child, dict):
+            append("{")
+            items = ([(k, child[k]) for k in sorted(child)] if sort_keys
+                     else list(child.items()))
+            stack.append([iter(items), True, True])
+        elif isinstance(child, list):
+            append("[")
+            stack.append([iter(child), False, True])
+        else:
+            append(scalar(child))
+        while stack:
+            frame = stack[-1]
+            item: Any = next(frame[0], _END)
+            if item is _END:
+                append("}" if frame[1] else "]")
+                stack.pop()
+                continue
+            if frame[2]:
+                frame[2] = False
+            else:
+                append(",")
+            if frame[1]:
+                append(key(item[0]) + ":")
+                child = item[1]
+            else:
+                child = item
+            break
+        else:
+            return "".join(parts)
+
+
+def encode_std(value: Any) -> bytes:
+    """Go ``encoding/json.Marshal`` of a decoded ``interface{}`` (used by the in-memory store)."""
+    return _encode(value, _std_scalar, _std_key, True).encode("utf-8")
+
+
+def encode_fastest(value: Any) -> bytes:
+    """jsoniter ``ConfigFastest.Marshal`` (used by the Redis store).
+
+    Go iterates maps in random order, so real Dapr scrambles object keys here; statelab keeps
+    the order the client sent, so that stored notebook outputs stay deterministic.
+    """
+    return _encode_fastest(value, 0).encode("utf-8")
+
+
+#: How deep :func:`_encode_fastest` recurses before it hands a subtree to the iterative
+#: :func:`_encode`: ordinary values never get there, and the recursion stays far below
+#: Python's limit whatever the nesting.
+_RECURSION_BUDGET = 64
+
+
+def _encode_fastest(value: Any, depth: int) -> str:
+    """``_encode`` specialised for ``encode_fastest`` (same output; this runs on every save):
+    plain recursion for the first levels, the explicit stack below them."""
     if isinstance(value, str):
-        return _go_string(value, escapes, needs)
-    if isinstance(value, (int, float)):
-        return float_fmt(float(value))
-    if isinstance(value, list):
-        return "[" + ",".join(_encode(v, sort_keys=sort_keys, float_fmt=float_fmt,
-                                      escapes=escapes, needs=needs) for v in value) + "]"
-    if isinstance(value, dict):
-        keys = sorted(value) if sort_keys else list(value)
-        return "{" + ",".join(
-            _go_string(k, escapes, needs) + ":" + _encode(value[k], sort_keys=sort_keys,
-                                                          float_fmt=float_fmt, escapes=escapes,
-                                                          needs=needs)
-            for k in keys) + "}"
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+        return '"' + value + '"' if not _FASTEST_NEEDS.search(value) else \
+            _go_string(value, _FASTEST_ESCAPES, _FASTEST_NEEDS)
+    if isinstance(value, (list, dict)):
+        if depth >= _RECURSION_BUDGET:
+            return _encode(value, _fastest_scalar, _fastest_key, False)
+        if isinstance(value, list):
+            return "[" + ",".join([_encode_fastest(v, depth + 1) for v in value]) + "]"
+        return "{" + ",".join([_fastest_key(k) + ":" + _encode_fastest(value[k], depth + 1)
+                               for k in list(value)]) + "}"
+    return _fastest_scalar(value)
 
 
 def encode_std_ordered(value: Any) -> bytes:
     """``encoding/json`` for a Go *struct*: fields keep their declared order, strings escaped."""
-    return _encode(value, sort_keys=False, float_fmt=go_float,
-                   escapes=_STD_ESCAPES, needs=_STD_NEEDS).encode("utf-8")
+    return _encode(value, _std_scalar, _std_key, False).encode("utf-8")
 
 
 def compact_raw(data: bytes) -> str:

@@ -8,18 +8,19 @@ unknown fields are ignored, and every problem is collected into one error whose 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Literal
 
-from statelab.go.json import go_float
-
-__all__ = ["FieldKind", "MapstructureError", "decode"]
+__all__ = ["FieldKind", "MapstructureError", "decode", "go_g", "go_v"]
 
 #: How a struct field decodes: a string, any JSON value, a ``map[string]string``, or the
 #: ``options`` struct (``concurrency`` and ``consistency`` strings).
 FieldKind = Literal["string", "any", "map", "options"]
 
-_OPTION_FIELDS = ("concurrency", "consistency")
+#: The options structs' Go fields (``SetStateOption``, ``DeleteStateOption``).
+_OPTION_FIELDS = ("Concurrency", "Consistency")
 
 
 class MapstructureError(Exception):
@@ -27,14 +28,16 @@ class MapstructureError(Exception):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        lines = "\n".join(f"* {p}" for p in problems)
+        # mapstructure's Error.Error() sorts its bullet points (error.go).
+        lines = "\n".join(sorted(f"* {p}" for p in problems))
         super().__init__(f"{len(problems)} error(s) decoding:\n\n{lines}")
 
 
 def _go_kind(value: Any) -> str:
+    """``reflect.Type.String()`` of a decoded JSON value."""
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, float):
+    if isinstance(value, (int, float)):  # JSON numbers decode to float64
         return "float64"
     if isinstance(value, str):
         return "string"
@@ -45,62 +48,138 @@ def _go_kind(value: Any) -> str:
     return "nil"
 
 
-def _go_value(value: Any) -> str:
-    if isinstance(value, float):
-        return go_float(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _reflect_kind(value: Any) -> str:
+    """``reflect.Kind.String()``, as "expected a map, got '...'" names it."""
+    if isinstance(value, list):
+        return "slice"
+    if isinstance(value, dict):
+        return "map"
+    return _go_kind(value)
+
+
+def go_g(value: float) -> str:
+    """``fmt``'s ``%v`` of a float64: ``strconv.FormatFloat(v, 'g', -1, 64)``, the shortest
+    digits, in exponent form when the exponent is below -4 or at least 6 (``1e+06``)."""
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    assert isinstance(exponent, int)  # finite: Decimal's exponent is an int
+    point = len(digits) + exponent  # where the decimal point goes, counted from the left
+    x = point - 1
+    minus = "-" if sign else ""
+    if x < -4 or x >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{minus}{mantissa}e{'-' if x < 0 else '+'}{abs(x):02d}"
+    if point <= 0:
+        return f"{minus}0.{'0' * -point}{text}"
+    if point >= len(text):
+        return minus + text + "0" * (point - len(text))
+    return f"{minus}{text[:point]}.{text[point:]}"
+
+
+_END = object()
+
+
+def go_v(value: Any) -> str:
+    """``fmt``'s ``%v`` of a decoded JSON value: ``map[a:1 b:[x y]]``, ``<nil>``, ``1e+21``.
+
+    Maps print with sorted keys, as fmt sorts them. Containers are walked with an explicit
+    stack: a request may nest as deep as Go's decoder allows (10000 levels)."""
+    parts: list[str] = []
+    stack: list[list[Any]] = []  # [iterator, is a map, first item still to come]
+    child: Any = value
+    while True:
+        if isinstance(child, dict):
+            parts.append("map[")
+            stack.append([iter(sorted(child.items())), True, True])
+        elif isinstance(child, list):
+            parts.append("[")
+            stack.append([iter(child), False, True])
+        elif isinstance(child, bool):
+            parts.append("true" if child else "false")
+        elif isinstance(child, (int, float)):
+            parts.append(go_g(float(child)))
+        else:
+            parts.append("<nil>" if child is None else str(child))
+        while stack:
+            frame = stack[-1]
+            item: Any = next(frame[0], _END)
+            if item is _END:
+                parts.append("]")
+                stack.pop()
+                continue
+            if frame[2]:
+                frame[2] = False
+            else:
+                parts.append(" ")
+            if frame[1]:
+                parts.append(f"{item[0]}:")
+                child = item[1]
+            else:
+                child = item
+            break
+        else:
+            return "".join(parts)
 
 
 def _unconvertible(name: str, value: Any) -> str:
     return (f"'{name}' expected type 'string', got unconvertible type '{_go_kind(value)}', "
-            f"value: '{_go_value(value)}'")
+            f"value: '{go_v(value)}'")
 
 
 def _decode_map(name: str, value: Any, problems: list[str]) -> dict[str, str] | None:
     if not isinstance(value, dict):
-        kind = _go_kind(value).split("[")[0] or "slice"
-        problems.append(f"'{name}' expected a map, got '{kind}'")
+        problems.append(f"'{name}' expected a map, got '{_reflect_kind(value)}'")
         return None
-    bad = [k for k, v in value.items() if not isinstance(v, str)]
+    # A null entry decodes to "" (mapstructure leaves the zero value), without an error.
+    bad = [k for k, v in value.items() if v is not None and not isinstance(v, str)]
     for k in bad:
         problems.append(_unconvertible(f"{name}[{k}]", value[k]))
-    return None if bad else value
+    return None if bad else {k: v or "" for k, v in value.items()}
 
 
 def _decode_options(name: str, value: Any, problems: list[str]) -> dict[str, str] | None:
     if not isinstance(value, dict):
-        problems.append(f"'{name}' expected a map, got '{_go_kind(value)}'")
+        problems.append(f"'{name}' expected a map, got '{_reflect_kind(value)}'")
         return None
     options: dict[str, str] = {}
-    for key, option in value.items():
-        field = next((f for f in _OPTION_FIELDS if f == key.lower()), None)
-        if field is None:
+    for field in _OPTION_FIELDS:  # struct field order, each matched case-insensitively
+        key = next((k for k in value if k.lower() == field.lower()), None)
+        if key is None:
             continue
+        option = value[key]
         if isinstance(option, str):
-            options[field] = option
+            options[field.lower()] = option
         elif option is not None:
-            problems.append(_unconvertible(f"{name}.{field.capitalize()}", option))
+            problems.append(_unconvertible(f"{name}.{field}", option))
     return options
 
 
 def decode(raw: Any, schema: Mapping[str, FieldKind]) -> dict[str, Any]:
     """Decode *raw* into the struct *schema* describes; raises :class:`MapstructureError`.
 
-    ``null`` decodes to an empty struct. Keys of the result are the schema's field names.
+    *schema* names the struct's Go fields in their order (``Key``, ``ETag``, ...): with no
+    ``mapstructure`` tags on daprd's request structs, these are the names its errors use
+    (``'ETag' expected type 'string' ...``). Each is matched exactly, then case-insensitively
+    (``decodeStructFromMap``). ``null`` decodes to an empty struct. Keys of the result are the
+    schema's field names.
     """
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise MapstructureError([f"'' expected a map, got '{_go_kind(raw)}'"])
+        raise MapstructureError([f"'' expected a map, got '{_reflect_kind(raw)}'"])
     out: dict[str, Any] = {}
     problems: list[str] = []
-    for key, value in raw.items():
-        name = next((f for f in schema if f.lower() == key.lower()), None)
-        if name is None:
+    for name, kind in schema.items():
+        key = name if name in raw else next((k for k in raw if k.lower() == name.lower()), None)
+        if key is None:
             continue
-        kind = schema[name]
+        value = raw[key]
         if value is None or kind == "any":
             out[name] = value
         elif kind == "string":

@@ -6,23 +6,26 @@ deterministic. It never uses the kernel's event loop: a synchronous ``httpx.get`
 would deadlock on it (the project's research notes on Jupyter testing, section 3.1).
 
 :func:`start` is idempotent within a process: running the cell again returns the same sidecar.
-If another statelab sidecar with the same app id already answers on the port (for example
-``statelab run`` in a terminal), it is reused; if something else holds the port, a free port is
-chosen and a message says so. With ``STATELAB_DAPR_URL`` set, nothing is started: the handle
-points at that real daprd, so the same notebook runs against real Dapr.
+If a ``statelab run`` of this user with the same app id, stores and token already answers on
+the port (say, in a terminal), it is reused, once it has proved who it is
+(:mod:`statelab.server.identity`: a secret in a 0600 file, within about a second, before any
+token is sent); if anything else holds the port, a free port is chosen and a message says so.
+With ``STATELAB_DAPR_URL`` set, nothing is started: the handle points at that real daprd, so
+the same notebook runs against real Dapr.
+
+Next to HTTP, the sidecar serves Dapr's gRPC API (the Python SDK's door) on ``grpc_port``
+(50001 as daprd; a busy port moves the same way) over the same service and stores, and exports
+``DAPR_GRPC_PORT``. grpcio and ``dapr`` are imported only then (:mod:`statelab.server.grpc_server`).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import socket
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,10 +34,14 @@ from statelab import __version__
 from statelab.dapr.components import Component, default_components, load_components
 from statelab.dapr.http import DEFAULT_MAX_BODY_SIZE, StateAPI
 from statelab.errors import SidecarError
+from statelab.server.identity import Identity, prove_holder
 
 __all__ = ["Sidecar", "running_sidecars", "start", "stop_all"]
 
 DEFAULT_PORT = 3500
+#: daprd's gRPC API port (``statelab.server.grpc_server.DEFAULT_GRPC_PORT``, not imported here
+#: so that this module does not import grpcio).
+DEFAULT_GRPC_PORT = 50001
 _registry: dict[int, Sidecar] = {}
 _registry_lock = threading.Lock()
 
@@ -56,6 +63,23 @@ class Sidecar:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._app: Any = None
+        #: The secret ``statelab run`` publishes so this user's start() can trust it.
+        self._identity: Identity | None = None
+        #: The gRPC door (a ``GrpcServer``), when this sidecar serves one.
+        self.grpc: Any = None
+        self.grpc_moved_from: int | None = None
+
+    @property
+    def grpc_port(self) -> int | None:
+        """The port of the gRPC API (what ``DAPR_GRPC_PORT`` says), or None without one."""
+        port = None if self.grpc is None else self.grpc.port
+        return None if port is None else int(port)
+
+    @property
+    def grpc_endpoint(self) -> str | None:
+        """``127.0.0.1:<grpc_port>``: ``DaprClient(address=sidecar.grpc_endpoint)``."""
+        endpoint = None if self.grpc is None else self.grpc.endpoint
+        return None if endpoint is None else str(endpoint)
 
     def __repr__(self) -> str:
         if not self.owned:
@@ -63,6 +87,8 @@ class Sidecar:
         state = "running" if self.running else "stopped"
         if self.moved_from is not None:
             state += f" (port {self.moved_from} was busy)"
+        if self.grpc_moved_from is not None:
+            state += f" (gRPC port {self.grpc_moved_from} was busy)"
         stores = ", ".join(f"{c.name} ({c.type})" for c in (self.api.components or [])) \
             if self.api else ""
         notes = "".join(f"; {note}" for note in self.notes())
@@ -83,6 +109,8 @@ class Sidecar:
             return f"statelab sidecar for app {self.app_id!r} at {self.url} (another process)"
         lines = [f"statelab sidecar for app {self.app_id!r} at {self.url}"
                  f" ({'running' if self.running else 'stopped'})"]
+        if self.grpc_endpoint is not None:
+            lines.append(f"  gRPC API at {self.grpc_endpoint}")
         lines += [f"  state store {c.name} ({c.type})" for c in self.api.components]
         lines += [f"  note: {note}" for note in self.notes()]
         return "\n".join(lines)
@@ -126,12 +154,16 @@ class Sidecar:
         import uvicorn
 
         from statelab.server.asgi import StateApp
+        from statelab.server.header_limit import MAX_HEAD_BYTES
 
         assert self.api is not None
-        self._app = StateApp(self.api)
+        secret = self._identity.secret if self._identity is not None else None
+        self._app = StateApp(self.api, secret=secret)
+        # The lifespan starts and stops the app's background sweep of expired items.
         config = uvicorn.Config(self._app, log_level="warning", access_log=False,
-                                lifespan="off", server_header=False, http=_http_impl(),
-                                loop=_loop_impl(), ws="none")
+                                lifespan="on", server_header=False, http=_http_impl(),
+                                loop=_loop_impl(), ws="none",
+                                h11_max_incomplete_event_size=MAX_HEAD_BYTES)
         self._server = uvicorn.Server(config)
         self._socket = sock
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
@@ -145,9 +177,14 @@ class Sidecar:
             time.sleep(0.002)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving. Embedded Redis data stays in the process for the next start()."""
+        """Stop serving. Embedded Redis data stays in the process for the next start().
+        An attached sidecar keeps running in its process; only the environment it exported
+        (``DAPR_HTTP_PORT``, ``DAPR_API_TOKEN``) is put back."""
         if not self.owned:
+            _unexport_env(self.port)
             return
+        if self.grpc is not None:
+            self.grpc.stop()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -160,6 +197,28 @@ class Sidecar:
             if _registry.get(self.port) is self:
                 del _registry[self.port]
         _unexport_env(self.port)
+        if self._identity is not None:
+            self._identity.withdraw()
+
+    def _serve_grpc(self, port: int, quiet: bool) -> None:
+        """Start the gRPC door on *port* (0: a free one); a busy port moves to a free one,
+        said as for HTTP (stderr from scripts, the repr in notebooks)."""
+        from statelab.server.grpc_server import GrpcServer
+
+        assert self.api is not None
+        door = GrpcServer(self.api.service, host=self.url.split("//", 1)[1].rsplit(":", 1)[0],
+                          api_token=self.api.api_token, max_message_size=self.api.max_body_size)
+        if not door.try_start(port):
+            try:
+                door.start(0)
+            except SidecarError:
+                self.stop()
+                raise
+            self.grpc_moved_from = port
+            if not quiet and not _in_notebook():
+                print(f"gRPC port {port} is in use by another program; statelab uses port "
+                      f"{door.port} instead.", file=sys.stderr)
+        self.grpc = door
 
     def __enter__(self) -> Sidecar:
         return self
@@ -168,9 +227,14 @@ class Sidecar:
         self.stop()
 
 
-def _http_impl() -> str:
-    """httptools when installed (``uvicorn[standard]``): about twice h11's throughput."""
-    return "httptools" if importlib.util.find_spec("httptools") else "h11"
+def _http_impl() -> Any:
+    """httptools when installed (``uvicorn[standard]``): about twice h11's throughput, with
+    Go's 1 MiB limit on a request's head (h11 gets the same limit through its config)."""
+    if importlib.util.find_spec("httptools") is None:
+        return "h11"
+    from statelab.server.header_limit import HeaderLimitedProtocol
+
+    return HeaderLimitedProtocol
 
 
 def _loop_impl() -> str:
@@ -189,18 +253,6 @@ def _bind(host: str, port: int) -> socket.socket | None:
     return sock
 
 
-def _probe_statelab(host: str, port: int) -> dict[str, Any] | None:
-    """Who holds the port? Returns the metadata of a statelab sidecar, or None."""
-    try:
-        with urllib.request.urlopen(f"http://{host}:{port}/v1.0/metadata", timeout=1.0) as reply:
-            payload = json.loads(reply.read() or b"{}")
-    except (OSError, ValueError, urllib.error.URLError):
-        return None
-    if isinstance(payload, dict) and "statelab" in (payload.get("extended") or {}):
-        return payload
-    return None
-
-
 def _same_stores(metadata: dict[str, Any], components: Sequence[Component]) -> bool:
     """Does a sidecar's ``/v1.0/metadata`` list exactly these stores (names and types)?"""
     served = sorted((str(c.get("name")), str(c.get("type")))
@@ -208,31 +260,37 @@ def _same_stores(metadata: dict[str, Any], components: Sequence[Component]) -> b
     return served == sorted((c.name, c.type) for c in components)
 
 
-def _config_key(app_id: str, components: Any, api_token: str | None, max_body: int
-                ) -> tuple[Any, ...]:
+def _config_key(app_id: str, components: Any, api_token: str | None, max_body: int,
+                grpc_port: int | None = None) -> tuple[Any, ...]:
     if components is None or isinstance(components, (str, os.PathLike)):
         comp_key: Any = str(Path(components).resolve()) if components is not None else None
     else:
         comp_key = id(components)
-    return (app_id, comp_key, api_token, max_body)
+    return (app_id, comp_key, api_token, max_body, grpc_port)
 
 
 def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
           components: str | os.PathLike[str] | Sequence[Component] | None = None, *,
           host: str = "127.0.0.1", api_token: str | None = None,
           max_body_size: int = DEFAULT_MAX_BODY_SIZE, quiet: bool = False,
-          role: str = "kernel") -> Sidecar:
+          role: str = "kernel", grpc_port: int | None = DEFAULT_GRPC_PORT) -> Sidecar:
     """Start (or return the already running) sidecar for *app_id* on *port*.
 
     *components* is a folder of Dapr component YAML files, a list of
     :class:`~statelab.dapr.components.Component`, or None for the ``dapr init`` default (one Redis
     store named ``statestore``, embedded). Sets ``DAPR_HTTP_PORT`` so Dapr SDKs find it.
 
-    A busy port is reused only when a ``statelab run`` process holds it with the same app id
-    and stores; a sidecar inside another kernel is never borrowed (its data could vanish with
-    that kernel, and it cannot be inspected from here), so a free port is chosen instead. The
-    move is said on stderr from scripts and in the sidecar's repr in notebooks, where a stray
-    stderr line would break reproducible outputs. *role* is ``"process"`` for ``statelab run``.
+    *grpc_port* is the gRPC API's port (50001 as daprd; 0 picks a free one; None serves no
+    gRPC): ``DAPR_GRPC_PORT`` is set to it, so ``dapr.clients.DaprClient()`` works unchanged.
+    Both doors share one service: a value saved over gRPC reads over HTTP and the reverse.
+
+    A busy port is reused only when a ``statelab run`` process of this user holds it, proves
+    it (:mod:`statelab.server.identity`), and has the same app id, stores and token (an empty
+    *api_token* is no token, as in daprd); a sidecar inside another kernel is never borrowed
+    (its data could vanish with that kernel, and it cannot be inspected from here), so a free
+    port is chosen instead. The move is said on stderr from scripts and in the sidecar's repr
+    in notebooks, where a stray stderr line would break reproducible outputs. *role* is
+    ``"process"`` for ``statelab run``.
     """
     external = os.environ.get("STATELAB_DAPR_URL")
     if external:
@@ -240,7 +298,8 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         sidecar = Sidecar(url=url, port=int(url.rsplit(":", 1)[-1]) if url.count(":") == 2
                           else 80, app_id=app_id, api=None, owned=False)
         return sidecar
-    key = _config_key(app_id, components, api_token, max_body_size)
+    api_token = api_token or None  # '' is no token, as daprd reads an empty DAPR_API_TOKEN
+    key = _config_key(app_id, components, api_token, max_body_size, grpc_port)
     with _registry_lock:
         if port == 0:
             # "Any free port": reuse a sidecar with the same settings, never replace another.
@@ -260,7 +319,9 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         loaded = list(components)
     sock = _bind(host, port)
     if sock is None:
-        holder = _probe_statelab(host, port)
+        # Only a `statelab run` of this user that proves it (a secret in a 0600 file) is
+        # asked for its metadata; the token goes nowhere else (statelab.server.identity).
+        holder = prove_holder(host, port, api_token)
         # Reuse it only if it serves the stores asked for (a notebook that needs a second
         # store must not attach to another kernel's sidecar that lacks it).
         reusable = holder is not None and holder.get("id") == app_id \
@@ -286,10 +347,16 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
     sidecar.requested_port = port
     if port and actual != port:
         sidecar.moved_from = port
+    if role == "process":
+        identity = Identity(actual)
+        if identity.publish():
+            sidecar._identity = identity
     sidecar._serve(sock)
+    if grpc_port is not None:
+        sidecar._serve_grpc(grpc_port, quiet)
     with _registry_lock:
         _registry[actual] = sidecar
-    _export_env(actual, api_token)
+    _export_env(actual, api_token, sidecar.grpc_port)
     return sidecar
 
 
@@ -309,9 +376,11 @@ def _in_notebook() -> bool:
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
-def _export_env(port: int, api_token: str | None) -> None:
+def _export_env(port: int, api_token: str | None, grpc_port: int | None = None) -> None:
     """Point the Dapr SDKs at this sidecar; :func:`_unexport_env` puts things back."""
     values = {"DAPR_HTTP_PORT": str(port)}
+    if grpc_port is not None:
+        values["DAPR_GRPC_PORT"] = str(grpc_port)
     if api_token is not None:
         values["DAPR_API_TOKEN"] = api_token
     before = _exported.setdefault(port, {})

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 __all__ = [
     "DeleteRequest",
     "EtagError",
+    "ExpirySweeper",
     "GetResult",
     "KeyRequest",
     "SetRequest",
@@ -143,3 +144,16 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and background work."""
+
+
+@runtime_checkable
+class ExpirySweeper(Protocol):
+    """A store whose expired items stay in memory until read, unless someone sweeps them.
+
+    Redis reclaims expired keys nobody reads with its active expiry cycle, and daprd's in-memory
+    store with a cleanup goroutine once a second; a store that has to be told (fakeredis, the
+    in-memory store here) implements this, and the sidecar calls it in the background.
+    """
+
+    def sweep_expired(self) -> None:
+        """Reclaim expired items (a bounded amount of work per call)."""

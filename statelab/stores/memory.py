@@ -12,6 +12,7 @@ The clock and the ETag generator are injectable so the simulator can replay a ru
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 import uuid
@@ -32,7 +33,7 @@ from statelab.stores.base import (
     check_request_options,
 )
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "go_expiry_ms"]
 
 MEMORY_FEATURES = ("ETAG", "TRANSACTIONAL", "TTL", "DELETE_WITH_PREFIX", "KEYS_LIKE")
 
@@ -52,6 +53,19 @@ def _uuid4() -> str:
     return str(uuid.uuid4())
 
 
+def go_expiry_ms(now_ms: int, ttl_seconds: int) -> int:
+    """When an item saved at *now_ms* with a TTL expires, by daprd's own arithmetic.
+
+    components-contrib's ``doSet`` (state/in-memory/in_memory.go) computes
+    ``clock.Now().Add(time.Duration(ttlInSeconds) * time.Second)``: an int64 multiplication of
+    nanoseconds that wraps silently from 9223372037 s on. So a huge TTL lands somewhere within
+    about 292 years of now, possibly in the past (the item is then expired at once); it never
+    makes a date that cannot be read back, and every key stays readable.
+    """
+    nanos = (ttl_seconds * 1_000_000_000 + 2**63) % 2**64 - 2**63
+    return (now_ms * 1_000_000 + nanos) // 1_000_000
+
+
 class MemoryStore:
     """``state.in-memory`` semantics; thread-safe behind one lock, like the Go original."""
 
@@ -61,12 +75,19 @@ class MemoryStore:
     def __init__(self, *, clock_ms: Callable[[], int] = _wall_clock_ms,
                  new_etag: Callable[[], str] = _uuid4) -> None:
         self._items: dict[str, _Item] = {}
+        # (expiry, key) of every TTL stored, soonest first, for sweep_expired(); an entry whose
+        # item has since changed or gone is skipped when it surfaces.
+        self._expiries: list[tuple[int, str]] = []
         self._lock = threading.Lock()
         self._clock_ms = clock_ms
         self._new_etag = new_etag
 
     @staticmethod
     def encode(value: Any) -> bytes:
+        """``encoding/json`` of a decoded value; ``bytes`` (the gRPC door's raw value) are
+        stored verbatim, as the Go store's ``marshal`` keeps a ``[]byte`` (gRPC spec 4.6)."""
+        if isinstance(value, bytes):
+            return value
         return gojson.encode_std(value)
 
     # -- helpers (call with the lock held) -------------------------------------------------
@@ -106,8 +127,40 @@ class MemoryStore:
         return self.encode(request.value), self._ttl_seconds(request)
 
     def _store(self, key: str, data: bytes, ttl: int) -> None:
-        expires = self._clock_ms() + ttl * 1000 if ttl > 0 else None
+        expires = go_expiry_ms(self._clock_ms(), ttl) if ttl > 0 else None
         self._items[key] = _Item(data=data, etag=self._new_etag(), expires_ms=expires)
+        if expires is not None:
+            self._schedule_expiry(key, expires)
+
+    def _schedule_expiry(self, key: str, expires_ms: int) -> None:
+        heap = self._expiries
+        if len(heap) > 2 * len(self._items) + 64:  # rewritten TTLs left stale entries behind
+            heap[:] = [(i.expires_ms, k) for k, i in self._items.items()
+                       if i.expires_ms is not None]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (expires_ms, key))
+
+    #: Items :meth:`sweep_expired` removes at most per call, so one call holds the lock briefly.
+    SWEEP_LIMIT: ClassVar[int] = 20_000
+
+    def sweep_expired(self) -> None:
+        """Remove expired items nobody read again, at most :attr:`SWEEP_LIMIT` per call.
+
+        daprd's in-memory store does this from a goroutine every second
+        (``startCleanThread`` / ``doCleanExpiredItems`` in components-contrib
+        state/in-memory/in_memory.go, a full scan under the write lock); here the due items
+        come off a heap and the sidecar calls this once a second, so no thread is left behind.
+        """
+        popped = 0
+        with self._lock:
+            now = self._clock_ms()
+            heap = self._expiries
+            while heap and heap[0][0] < now and popped < self.SWEEP_LIMIT:
+                expires, key = heapq.heappop(heap)
+                popped += 1
+                item = self._items.get(key)
+                if item is not None and item.expires_ms == expires:
+                    del self._items[key]
 
     # -- Store protocol ---------------------------------------------------------------------
 
@@ -161,6 +214,7 @@ class MemoryStore:
     def reset(self) -> None:
         with self._lock:
             self._items.clear()
+            self._expiries.clear()
 
     def close(self) -> None:
         self.reset()

@@ -128,8 +128,13 @@ def _never_blocks(spec: ComponentSpec) -> bool:
 # -- state.redis ---------------------------------------------------------------------------------
 
 def _redis_validate(spec: ComponentSpec) -> None:
-    from statelab.stores.redis.clients import is_embedded
+    from statelab.stores.redis.clients import ConnectionSettings, is_embedded
 
+    try:
+        ConnectionSettings.of(spec)
+    except ValueError as exc:
+        field, _, problem = str(exc).partition(": ")
+        raise _fail(spec, field, problem) from None
     if not is_embedded(spec):
         host = spec.meta("redisHost")
         if host.count(":") > 1 or (":" in host and not host.rsplit(":", 1)[1].isdigit()):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from statelab.go import json as gojson
-from statelab.go.stdlib import GoParseError, atoi
+from statelab.go.stdlib import GoParseError, atoi, parse_int
 from statelab.stores.base import (
     EtagError,
     GetResult,
@@ -38,6 +38,7 @@ __all__ = [
     "delete_failed",
     "encode",
     "expected_version",
+    "expiry_failed",
     "plan_delete",
     "plan_save",
     "plan_transaction",
@@ -92,7 +93,13 @@ class DeletePlan(NamedTuple):
 
 
 def encode(value: Any) -> bytes:
-    """Values are stored the way jsoniter ``ConfigFastest`` writes them (spec 3.4)."""
+    """Values are stored the way jsoniter ``ConfigFastest`` writes them (spec 3.4).
+
+    ``bytes`` are already encoded: the gRPC door hands the request's raw value over verbatim,
+    as components-contrib's ``utils.Marshal`` does with a ``[]byte`` (gRPC spec 4.6). No JSON
+    decoder ever produces ``bytes``, so HTTP values are unaffected."""
+    if isinstance(value, bytes):
+        return value
     return gojson.encode_fastest(value)
 
 
@@ -110,12 +117,15 @@ def expected_version(request: SetRequest) -> str:
 
 
 def ttl_seconds(request: SetRequest, default_ttl: int | None) -> int | None:
-    """The request's ``ttlInSeconds``, or the component's default when it has none."""
+    """The request's ``ttlInSeconds``, or the component's default when it has none.
+
+    components-contrib's ``parseTTL`` (state/redis/redis.go) reads it with
+    ``strconv.ParseInt(val, 10, 0)``, so its errors name ``strconv.ParseInt``."""
     raw = request.metadata.get("ttlInSeconds", "")
     if raw == "":
         return default_ttl
     try:
-        return atoi(raw)
+        return parse_int(raw)
     except GoParseError as exc:
         raise StoreError(f"failed to parse ttl from metadata: {exc}") from None
 
@@ -169,6 +179,16 @@ def save_failed(request: SetRequest, error: str) -> StoreError:
 def delete_failed(error: str) -> EtagError:
     """Dapr maps every delete script error to an ETag mismatch (spec 11.4)."""
     return EtagError("mismatch", error)
+
+
+def expiry_failed(plan: SavePlan, error: str) -> StoreError:
+    """The expiry command after a save failed (the value is already written): Redis refuses
+    an ``EXPIRE`` whose time overflows (``ttlInSeconds=9223372036854775807``: ``ERR invalid
+    expire time in 'expire' command``). Wording of components-contrib ``StateStore.Set``
+    (state/redis/redis.go), which sends ``EXPIRE`` / ``PERSIST`` as commands of their own."""
+    if plan.ttl is not None and plan.ttl > 0:
+        return StoreError(f"failed to set key {plan.key} ttl: {error}")
+    return StoreError(f"failed to persist key {plan.key}: {error}")
 
 
 def transaction_failed(error: str) -> StoreError:

@@ -14,20 +14,35 @@ scripts' commands directly (about 6 us instead of about 200 us for Lua through l
 :mod:`statelab.stores.redis.fakeredis_direct`), with the same rules, the same atomicity and
 the same answers; odd states still go through Lua. On an untested fakeredis version it keeps
 Lua and says why in :attr:`RedisStore.note`.
+
+A server that is down or frozen surfaces as redis-py's ``ConnectionError`` or ``TimeoutError``
+(within the component's ``dialTimeout`` / ``readTimeout``: see
+:mod:`statelab.stores.redis.clients`); every store call turns it into a
+:class:`~statelab.stores.base.StoreError` with the client's text, which the service answers as
+the operation's Dapr error, as daprd wraps go-redis's ``dial tcp ...`` error
+(``StateStore.Get``/``Set`` in components-contrib state/redis/redis.go return it as is).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
-from statelab.stores.base import DeleteRequest, GetResult, SetRequest, TransactionOperation
+from statelab.stores.base import (
+    DeleteRequest,
+    GetResult,
+    SetRequest,
+    StoreError,
+    TransactionOperation,
+)
 from statelab.stores.redis.fakeredis_direct import DirectFakeredis, HandBack, ScriptRefused
 from statelab.stores.redis.plan import (
     REDIS_FEATURES,
     SavePlan,
     delete_failed,
     encode,
+    expiry_failed,
     plan_delete,
     plan_save,
     plan_transaction,
@@ -47,6 +62,23 @@ from statelab.stores.redis.scripts import (
 
 __all__ = ["RedisStore"]
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _connection_errors_as_store_errors(
+        method: Callable[Concatenate[RedisStore, _P], _R]
+) -> Callable[Concatenate[RedisStore, _P], _R]:
+    """A refused, broken or timed-out connection becomes a StoreError with the client's text
+    (the I/O layer's job: the service maps StoreError onto Dapr's error of the operation)."""
+    @functools.wraps(method)
+    def call(self: RedisStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except self._io_errors as exc:
+            raise StoreError(str(exc) or type(exc).__name__) from None
+    return call
+
 
 class RedisStore:
     """``state.redis`` semantics on a redis-py ``Redis`` client (fakeredis or a real server).
@@ -61,12 +93,18 @@ class RedisStore:
 
     def __init__(self, client: Any, *, default_ttl: int | None = None,
                  scripts: Literal["auto", "lua"] = "auto") -> None:
-        from redis.exceptions import NoScriptError, ResponseError  # lazy: ~120 ms to import
+        from redis.exceptions import (  # lazy: ~120 ms to import
+            ConnectionError as RedisConnectionError,
+            NoScriptError,
+            ResponseError,
+            TimeoutError as RedisTimeoutError,
+        )
 
         if scripts not in ("auto", "lua"):
             raise ValueError(f"scripts must be 'auto' or 'lua', not {scripts!r}")
         self._response_error = ResponseError
         self._no_script_error = NoScriptError
+        self._io_errors = (RedisConnectionError, RedisTimeoutError)
         self.client = client
         self.default_ttl = default_ttl
         #: The direct connection to an in-process fakeredis, or None (Lua everywhere).
@@ -89,6 +127,7 @@ class RedisStore:
 
     # -- Store protocol ---------------------------------------------------------------------
 
+    @_connection_errors_as_store_errors
     def get(self, key: str, metadata: dict[str, str], consistency: str = "") -> GetResult | None:
         try:
             fields = self._hgetall(key)
@@ -96,6 +135,7 @@ class RedisStore:
             return read_plain(self.client.get(key))
         return read_hash(fields)
 
+    @_connection_errors_as_store_errors
     def set(self, request: SetRequest) -> None:
         plan = plan_save(request, self.default_ttl)
         error = self._run_save(plan)
@@ -103,10 +143,14 @@ class RedisStore:
             raise save_failed(request, error)
         expiry = plan.expiry_command()
         if expiry is not None:
-            self.client.execute_command(*expiry)
+            try:
+                self.client.execute_command(*expiry)
+            except self._response_error as exc:  # the value stays written, as on daprd
+                raise expiry_failed(plan, redis7_wording(exc)) from None
         if waits_for_replicas(request, self.replicas):
             self.client.wait(self.replicas, 1000)
 
+    @_connection_errors_as_store_errors
     def delete(self, request: DeleteRequest) -> None:
         plan = plan_delete(request)
         if self.direct is not None:
@@ -122,6 +166,7 @@ class RedisStore:
         except self._response_error as exc:
             raise delete_failed(redis7_wording(exc)) from None
 
+    @_connection_errors_as_store_errors
     def multi(self, operations: Sequence[TransactionOperation], metadata: dict[str, str]) -> None:
         """MULTI/EXEC: Redis has no rollback, so good operations apply when one fails (7.2)."""
         plans = plan_transaction(operations, self.default_ttl)
@@ -140,11 +185,23 @@ class RedisStore:
             if isinstance(result, Exception):
                 raise transaction_failed(redis7_wording(result))
 
+    @_connection_errors_as_store_errors
     def reset(self) -> None:
         self.client.flushdb()
 
     def close(self) -> None:
         self.client.close()
+
+    def sweep_expired(self) -> None:
+        """Reclaim expired keys nobody reads, as Redis's active expiry cycle does.
+
+        A real server does it on its own. fakeredis expires a key only when it is touched,
+        except that counting the keys (``DBSIZE``, through its ``Database.__len__``) first
+        removes every key that is due, taken off a heap of expiry times: so one DBSIZE is
+        the sweep, costing in proportion to the keys that expired since the last one.
+        """
+        if type(self.client).__module__.startswith("fakeredis"):
+            self.client.dbsize()
 
     # -- I/O helpers -----------------------------------------------------------------------
 

@@ -1,0 +1,111 @@
+"""The gRPC door's lifecycle (statelab/server/grpc_server.py and its use in sidecar.py).
+
+Started and stopped with the sidecar; a busy port moves and is said; ``DAPR_GRPC_PORT`` is
+exported and restored; stopping leaves no thread and no port behind; ``import statelab`` does
+not import grpcio.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import grpc
+import pytest
+from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
+from support import free_port
+
+from statelab.dapr.service import StateService
+from statelab.errors import SidecarError
+from statelab.server.grpc_server import GrpcServer
+from statelab.server.sidecar import start
+
+
+def _get(endpoint: str) -> bytes:
+    with grpc.insecure_channel(endpoint) as channel:
+        return bytes(dapr_pb2_grpc.DaprStub(channel).GetState(
+            state_pb2.GetStateRequest(store_name="statestore", key="k"), timeout=10).data)
+
+
+def test_start_exports_the_port_and_stop_restores_and_frees_everything(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAPR_GRPC_PORT", "777")
+    before = {t.ident for t in threading.enumerate()}
+    sidecar = start(0, "lifecycle", quiet=True, grpc_port=0)
+    port = sidecar.grpc_port
+    assert port and sidecar.grpc_endpoint == f"127.0.0.1:{port}"
+    assert os.environ["DAPR_GRPC_PORT"] == str(port)
+    assert _get(sidecar.grpc_endpoint) == b""
+    sidecar.stop()
+    assert os.environ["DAPR_GRPC_PORT"] == "777"
+    assert sidecar.grpc_port is None and sidecar.grpc_endpoint is None
+    leftover = [t for t in threading.enumerate()
+                if t.ident not in before and t.is_alive()]
+    assert leftover == []
+    with socket.socket() as again:  # the port is free again
+        again.bind(("127.0.0.1", port))
+
+
+def test_unset_variable_is_removed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAPR_GRPC_PORT", raising=False)
+    with start(0, "unset", quiet=True, grpc_port=0):
+        assert "DAPR_GRPC_PORT" in os.environ
+    assert "DAPR_GRPC_PORT" not in os.environ
+
+
+def test_a_busy_port_moves_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        busy = holder.getsockname()[1]
+        with start(0, "moved", grpc_port=busy) as sidecar:
+            moved = sidecar.grpc_port
+            assert moved not in (None, busy)
+            assert sidecar.grpc_moved_from == busy
+            assert f"(gRPC port {busy} was busy)" in repr(sidecar)
+            assert _get(sidecar.grpc_endpoint) == b""
+    err = capsys.readouterr().err
+    assert (f"gRPC port {busy} is in use by another program; statelab uses port {moved} "
+            "instead.\n") in err
+    assert "Failed to add port" not in err  # grpc's core never tried the busy port
+
+
+def test_no_grpc_when_asked() -> None:
+    with start(0, "nogrpc", quiet=True, grpc_port=None) as sidecar:
+        assert sidecar.grpc is None and sidecar.grpc_endpoint is None
+
+
+def test_server_alone_reports_a_busy_port() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        server = GrpcServer(StateService())
+        assert server.endpoint is None
+        with pytest.raises(SidecarError, match="cannot bind the gRPC port"):
+            server.start(holder.getsockname()[1])
+        assert not server.running
+    port = free_port()
+    assert server.start(port) == port and server.running
+    server.stop()
+    assert not server.running
+
+
+def test_both_doors_share_one_service() -> None:
+    import httpx
+
+    with start(0, "shared", quiet=True, grpc_port=0) as sidecar:
+        sidecar.reset()
+        assert httpx.post(f"{sidecar.state_url}/statestore",
+                          json=[{"key": "k", "value": {"n": 1}}]).status_code == 204
+        assert _get(sidecar.grpc_endpoint) == b'{"n":1}'
+
+
+def test_import_statelab_does_not_import_grpc() -> None:
+    code = ("import sys, statelab; statelab.Sidecar; "
+            "print(sorted(m for m in ('grpc', 'dapr', 'google.protobuf') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "[]\n"
