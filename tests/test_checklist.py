@@ -24,13 +24,13 @@ def test_progress_checklist_and_download(progress_file: Path) -> None:
     first = exercise("backoff-delays")
     first.check(first.reference())
     listing = repr(statelab.progress())
-    assert listing.splitlines()[:3] == ["statelab progress: 1 of 14 exercises done",
+    assert listing.splitlines()[:3] == ["statelab progress: 1 of 16 exercises done",
                                         "  02-save-read-delete",
                                         "    [ ] save-and-read: Save an order and read it back"]
     assert "    [x] backoff-delays: Exponential backoff with full jitter" in listing
     assert "    [ ] transfer: Move money between two keys atomically" in listing
     html = statelab.progress()._repr_html_()
-    assert html.startswith("<div><p><b>1 of 14</b> exercises done. ")
+    assert html.startswith("<div><p><b>1 of 16</b> exercises done. ")
     link = html.split('href="data:application/json;base64,', 1)[1].split('"', 1)[0]
     assert json.loads(base64.b64decode(link)) == {"completed": ["backoff-delays"]}
     assert html.count("<ul style='list-style:none'>") == html.count("</ul>") == 7
@@ -41,7 +41,7 @@ def test_progress_checklist_and_download(progress_file: Path) -> None:
 
 def test_rows() -> None:
     rows = progress().rows()
-    assert len(rows) == 14 and rows[0] == ("save-and-read", "Save an order and read it back",
+    assert len(rows) == 16 and rows[0] == ("save-and-read", "Save an order and read it back",
                                            False)
 
 

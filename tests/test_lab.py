@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from statelab.dapr.components import Component
 from statelab.dapr.service import StateService
-from statelab.exercises.framework import CheckFailed
+from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run_answer
 from statelab.exercises.lab import MAX_REQUESTS, Interference, Lab, competing_increment
 from statelab.stores.memory import MemoryStore
 
@@ -70,6 +71,18 @@ def test_a_request_budget_stops_endless_loops() -> None:
     with Lab() as lab:
         for _ in range(MAX_REQUESTS):
             lab.client.get("/v1.0/state/statestore/a")
-        with pytest.raises(CheckFailed, match="^your function sent more than 60 requests; "
-                           "does a loop ever end\\?$"):
+        with pytest.raises(RequestBudgetExceeded, match="^your function sent more than 60 "
+                           "requests; does a loop ever end\\?$"):
             lab.client.get("/v1.0/state/statestore/a")
+
+
+def test_the_budget_ends_a_loop_that_swallows_every_exception() -> None:
+    def swallow_everything(client: httpx.Client) -> None:
+        while True:
+            try:
+                client.get("/v1.0/state/statestore/a")
+            except Exception:  # noqa: BLE001, S112 - the mistake under test
+                continue
+
+    with Lab() as lab, pytest.raises(CheckFailed, match="more than 60 requests"):
+        run_answer(swallow_everything, lab.client)

@@ -14,7 +14,9 @@ import pytest
 import statelab
 from statelab.dapr.components import Component
 from statelab.errors import SidecarError
-from statelab.server.sidecar import Sidecar, running_sidecars, start, stop_all
+from statelab.dapr.http import StateAPI
+from statelab.server.sidecar import Sidecar, running_sidecars, serve, start, stop_all
+from statelab.stores.memory import MemoryStore
 from support import free_port
 
 
@@ -276,3 +278,19 @@ def test_describe_lists_the_stores() -> None:
         assert sidecar.notes() == []
     finally:
         sidecar.stop()
+
+
+def test_serve_gives_a_private_sidecar_over_an_api_you_built() -> None:
+    api = StateAPI([Component.around(MemoryStore(), "memstore")], app_id="private")
+    before = dict(os.environ)
+    with serve(api) as private:
+        assert private not in running_sidecars()
+        assert dict(os.environ) == before  # nothing exported: DaprClient() never finds it
+        assert private.grpc_port is not None
+        with httpx.Client(base_url=private.url) as client:
+            assert client.post("/v1.0/state/memstore", json=[{"key": "k", "value": 1}]
+                               ).status_code == 204
+        assert api.service.get("memstore", "k") is not None
+        stop_all()  # leaves it alone
+        assert private.running
+    assert not private.running and private.grpc_port is None

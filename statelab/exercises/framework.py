@@ -27,6 +27,7 @@ __all__ = [
     "CheckResult",
     "Exercise",
     "Hint",
+    "RequestBudgetExceeded",
     "exercise",
     "exercises",
     "register",
@@ -38,17 +39,36 @@ class CheckFailed(Exception):  # noqa: N818 - a failed check is an outcome, not 
     """Raised by a checker with the one-sentence explanation of the first failure."""
 
 
+class RequestBudgetExceeded(BaseException):
+    """Raised into the learner's code when it sends more requests than any right answer needs.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: a retry loop that swallows every
+    ``Exception`` (the mistake some exercises are about) still ends, and the check says why."""
+
+
 def run_answer(fn: Callable[..., Any], *args: Any) -> Any:
     """Call the learner's *fn*; anything it raises becomes a :class:`CheckFailed` sentence."""
     try:
         return fn(*args)
     except CheckFailed:
         raise
+    except RequestBudgetExceeded as budget:
+        raise CheckFailed(str(budget)) from None
     except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
         hint = ""
         if isinstance(exc, ValueError) and type(exc).__name__ == "JSONDecodeError":
             hint = " (did it call .json() on a 204 answer? A missing key has an empty body)"
-        raise CheckFailed(f"your function raised {type(exc).__name__}: {exc}{hint}") from None
+        raise CheckFailed(f"your function raised {_describe(exc)}{hint}") from None
+
+
+def _describe(exc: Exception) -> str:
+    """``Name: message``; for a gRPC error (the SDK's ``DaprGrpcError``), its status code and
+    details, not the multi-line repr of the RPC that ``str()`` gives."""
+    code, details = getattr(exc, "code", None), getattr(exc, "details", None)
+    if callable(code) and callable(details):
+        status = getattr(code(), "name", code())
+        return f"{type(exc).__name__} {status}: {details()}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass

@@ -24,7 +24,7 @@ import httpx
 from statelab.dapr.components import Component
 from statelab.dapr.http import Response, StateAPI
 from statelab.dapr.service import SaveItem, StateService
-from statelab.exercises.framework import CheckFailed
+from statelab.exercises.framework import RequestBudgetExceeded
 from statelab.server.transport import DEFAULT_BASE_URL, StateTransport
 from statelab.stores.redis.model import RedisModelStore
 
@@ -72,8 +72,8 @@ class Lab:
     def _observe(self, request: httpx.Request) -> None:
         self.requests.append(request)
         if len(self.requests) > MAX_REQUESTS:
-            raise CheckFailed(f"your function sent more than {MAX_REQUESTS} requests; "
-                              "does a loop ever end?")
+            raise RequestBudgetExceeded(f"your function sent more than {MAX_REQUESTS} "
+                                        "requests; does a loop ever end?")
         if self.tick is not None:
             self.tick()
 

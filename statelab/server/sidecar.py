@@ -36,7 +36,7 @@ from statelab.dapr.http import DEFAULT_MAX_BODY_SIZE, StateAPI
 from statelab.errors import SidecarError
 from statelab.server.identity import Identity, prove_holder
 
-__all__ = ["Sidecar", "running_sidecars", "start", "stop_all"]
+__all__ = ["Sidecar", "running_sidecars", "serve", "start", "stop_all"]
 
 DEFAULT_PORT = 3500
 #: daprd's gRPC API port (``statelab.server.grpc_server.DEFAULT_GRPC_PORT``, not imported here
@@ -357,6 +357,25 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
     with _registry_lock:
         _registry[actual] = sidecar
     _export_env(actual, api_token, sidecar.grpc_port)
+    return sidecar
+
+
+def serve(api: StateAPI, *, host: str = "127.0.0.1", grpc: bool = True) -> Sidecar:
+    """A private sidecar over an *api* you built, on free ports: for tests and exercise labs.
+
+    Unlike :func:`start` it is never registered (``running_sidecars()``, an exercise's
+    ``reset()`` and ``stop_all()`` leave it alone), never reused and exports no environment:
+    a test's store must not become the one a learner's ``DaprClient()`` finds. Whoever serves
+    it stops it (``with serve(api) as sidecar: ...``)."""
+    sock = _bind(host, 0)
+    if sock is None:
+        raise SidecarError(f"cannot bind any port on {host}")
+    port = sock.getsockname()[1]
+    sidecar = Sidecar(url=f"http://{host}:{port}", port=port, app_id=api.app_id, api=api,
+                      owned=True)
+    sidecar._serve(sock)
+    if grpc:
+        sidecar._serve_grpc(0, quiet=True)
     return sidecar
 
 

@@ -1,4 +1,5 @@
-"""Notebook 05's exercises: an increment that retries on conflict, and backoff with jitter.
+"""Notebook 05's exercises: an increment that retries on conflict (with httpx, then with the
+official SDK's ``DaprClient``), and backoff with jitter.
 
 The competing writers act after seeded request numbers, so a failing schedule is reported by
 its number and the moments the other writer got in, and happens again on the next check.
@@ -97,3 +98,78 @@ register(Exercise(
         return rng.random() * min(1000.0, 10.0 * 2 ** failures)
     """,
     checker=_check_backoff))
+
+
+def increment_schedules(seed: int, longest: int = 6, seeded: int = 6) -> list[list[int]]:
+    """Where competing writers act: after each single one of the learner's first *longest*
+    calls (every gap a right answer has, exhaustively), then *seeded* random combinations."""
+    rng = random.Random(seed)
+    singles = [[point] for point in range(1, longest + 1)]
+    combos = [sorted(rng.sample(range(1, 12), rng.randint(2, 4))) for _ in range(seeded)]
+    return [[], *singles, *combos]
+
+
+def _check_sdk_increment(fn: Callable[..., Any]) -> str:
+    from statelab.exercises.sdk_lab import SdkLab  # grpcio and the SDK: for this check only
+
+    schedules = increment_schedules(seed=15)
+    with SdkLab() as lab:
+        for case, points in enumerate(schedules):
+            lab.schedule([Interference(p, competing_increment("hits")) for p in points])
+            lab.save("hits", 10)
+            lab.answer(case, fn, lab.client, "hits")
+            happened = [p for p in points if p <= len(lab.calls)]
+            expected = 10 + 1 + len(happened)
+            got = lab.value("hits")
+            if got == expected:
+                continue
+            moments = ", ".join(f"your call {p}" for p in happened) or "none of your calls"
+            saved = any(c.rpc == "SaveState" and c.status == "OK" for c in lab.calls)
+            if not saved:
+                verdict = "your function returned without saving its increment"
+            elif isinstance(got, int) and got < expected:
+                verdict = "an increment was lost"
+            else:
+                verdict = "that is not one increment per writer"
+            raise CheckFailed(
+                f"schedule {case}: another writer incremented the counter right after "
+                f"{moments}. Your calls and Dapr's answers: {lab.transcript()}. The counter "
+                f"holds {got!r}, expected {expected}: {verdict}.")
+    return (f"no update lost on {len(schedules)} schedules with a competing writer after each "
+            "of your calls.")
+
+
+register(Exercise(
+    id="sdk-increment-with-retry", notebook="05-retry-on-conflict",
+    title="The retry loop with the Python SDK",
+    task="""
+    Write `increment(client, key)` with the official SDK: `client` is a
+    `dapr.clients.DaprClient`. Add 1 to the integer stored (as JSON text) under `key` in
+    `statestore`, safely while other writers do the same: read the value and its ETag,
+    save value + 1 with that ETag and first-write, and retry when Dapr says the ETag is stale.
+    """,
+    hints=("`state = client.get_state('statestore', key)` gives `state.data` (bytes) and "
+           "`state.etag`; `int(state.data)` is the counter.",
+           "Save with `etag=state.etag, options=StateOptions(concurrency=Concurrency.first_write)`."
+           " A stale ETag raises `DaprGrpcError` whose `.code()` is `grpc.StatusCode.ABORTED` "
+           "(gRPC's 409).",
+           "Loop: read, try the save, return on success; on ABORTED read again and retry; "
+           "re-raise any other error."),
+    solution_code="""
+    import grpc
+    from dapr.clients.exceptions import DaprGrpcError
+    from dapr.clients.grpc._state import Concurrency, StateOptions
+
+    def increment(client, key):
+        while True:
+            state = client.get_state("statestore", key)
+            value = int(state.data) if state.data else 0
+            try:
+                client.save_state("statestore", key, str(value + 1), etag=state.etag,
+                                  options=StateOptions(concurrency=Concurrency.first_write))
+                return
+            except DaprGrpcError as error:
+                if error.code() != grpc.StatusCode.ABORTED:
+                    raise  # not a conflict: a bug to fix, not to retry
+    """,
+    checker=_check_sdk_increment))

@@ -1,4 +1,5 @@
-"""Notebook 07's exercises: an atomic, retried transfer; what a failed Redis transaction changes.
+"""Notebook 07's exercises: an atomic, retried transfer (with httpx, then with the official
+SDK's ``DaprClient``); what a failed Redis transaction changes.
 
 The transfer is checked on the in-memory store, whose transactions are atomic; the prediction
 on Redis, whose transactions are not (a failing ETag does not stop the other operations).
@@ -127,3 +128,83 @@ register(Exercise(
         return {op["key"] for op in operations if op["etag"] == str(versions[op["key"]])}
     """,
     checker=_check_partial))
+
+
+def transfer_schedules(seed: int, longest: int = 5, seeded: int = 6
+                       ) -> list[list[tuple[int, str]]]:
+    """(after call, key) pairs: a competing increment of either key after each single one of
+    the learner's first *longest* calls, exhaustively, then *seeded* random combinations."""
+    rng = random.Random(seed)
+    singles = [[(point, key)] for point in range(1, longest + 1) for key in ("alice", "bob")]
+    combos = [sorted((point, rng.choice(("alice", "bob")))
+                     for point in rng.sample(range(1, 10), rng.randint(2, 3)))
+              for _ in range(seeded)]
+    return [[], *singles, *combos]
+
+
+def _check_sdk_transfer(fn: Callable[..., Any]) -> str:
+    from statelab.exercises.sdk_lab import SdkLab  # grpcio and the SDK: for this check only
+
+    schedules = transfer_schedules(seed=17)
+    with SdkLab([Component.around(MemoryStore(), "memstore")]) as lab:
+        for case, points in enumerate(schedules):
+            lab.schedule([Interference(p, competing_increment(key, "memstore"))
+                          for p, key in points])
+            lab.save("alice", 100, store="memstore")
+            lab.save("bob", 50, store="memstore")
+            lab.answer(case, fn, lab.client, "memstore", "alice", "bob", 30)
+            happened = [(p, key) for p, key in points if p <= len(lab.calls)]
+            expected = (70 + sum(1 for _, key in happened if key == "alice"),
+                        80 + sum(1 for _, key in happened if key == "bob"))
+            got = (lab.value("alice", "memstore"), lab.value("bob", "memstore"))
+            if got == expected:
+                continue
+            moments = ", ".join(f"{key} after your call {p}" for p, key in happened) \
+                or "nobody else wrote"
+            raise CheckFailed(
+                f"schedule {case}: another writer added 1 to {moments}. Your calls and "
+                f"Dapr's answers: {lab.transcript()}. Now alice={got[0]!r}, bob={got[1]!r}; "
+                f"expected alice={expected[0]}, bob={expected[1]}.")
+    return (f"the transfer was atomic and retried on {len(schedules)} schedules with a "
+            "competing writer on either key after each of your calls.")
+
+
+register(Exercise(
+    id="sdk-transfer", notebook="07-group-writes",
+    title="The atomic transfer with the Python SDK",
+    task="""
+    Write `transfer(client, store, source, target, amount)` with the official SDK (`client` is
+    a `dapr.clients.DaprClient`): move `amount` between two integer counters (stored as JSON
+    text) with one `execute_state_transaction` carrying both ETags, and retry when it fails
+    because someone changed a key in between. Checked on the in-memory store, whose
+    transactions are atomic.
+    """,
+    hints=("Read both keys with `get_state`; build two `TransactionalStateOperation(key=..., "
+           "data=str(new_value), etag=state.etag)` (upserts are the default).",
+           "A stale ETag fails the whole transaction with `grpc.StatusCode.INTERNAL` and "
+           "error code `ERR_STATE_TRANSACTION`, not ABORTED.",
+           "Loop: read both, try execute_state_transaction, return on success; on "
+           "`error.error_code() == 'ERR_STATE_TRANSACTION'` read again and retry; re-raise "
+           "anything else."),
+    solution_code="""
+    from dapr.clients.exceptions import DaprGrpcError
+    from dapr.clients.grpc._request import TransactionalStateOperation
+
+    def transfer(client, store, source, target, amount):
+        while True:
+            a = client.get_state(store, source)
+            b = client.get_state(store, target)
+            operations = [
+                TransactionalStateOperation(key=source, data=str(int(a.data) - amount),
+                                            etag=a.etag),
+                TransactionalStateOperation(key=target, data=str(int(b.data) + amount),
+                                            etag=b.etag),
+            ]
+            try:
+                client.execute_state_transaction(store, operations)
+                return
+            except DaprGrpcError as error:
+                if error.error_code() != "ERR_STATE_TRANSACTION":
+                    raise  # not a failed transaction: a bug to fix, not to retry
+    """,
+    checker=_check_sdk_transfer))
