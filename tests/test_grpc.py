@@ -649,3 +649,35 @@ def test_the_langgraph_checkpointer_call_pattern(grpc_sidecar: Sidecar, sdk: Dap
     assert sdk.get_state(store, "dapr_checkpoint_registry").json() == [key]
     sdk.delete_state(store, key)
     assert not sdk.get_state(store, key).data
+
+
+def test_g8_g9_g11_a_store_that_fails_answers_internal_and_keeps_serving() -> None:
+    """G9 and G11 (and G8) over the wire: a Redis store whose connection fails (a fakeredis
+    server told it is disconnected, as a real one that is down); bulk reads carry the error
+    per item (§5.3); the data is there again once the store is back. G13 and G16 are never
+    answered by the Redis and in-memory stores (§3), so statelab has nothing to answer."""
+    import fakeredis
+
+    from statelab.stores.redis.store import RedisStore
+
+    server = fakeredis.FakeServer()
+    store = Component.around(RedisStore(fakeredis.FakeRedis(server=server)), "downstore")
+    with start(0, "downapp", [store], quiet=True, grpc_port=0) as sidecar, \
+            pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "DAPR_HTTP_PORT", sidecar.port)
+        patch.setattr(settings, "DAPR_HTTP_ENDPOINT", None)
+        with DaprClient(address=sidecar.grpc_endpoint) as client:
+            client.save_state("downstore", "k", "v")
+            server.connected = False
+            down = "FakeRedis is emulating a connection error."
+            check(failure(lambda: client.get_state("downstore", "k")), OK.INTERNAL,
+                  f"fail to get k from state store downstore: {down}", "ERR_STATE_GET")
+            check(failure(lambda: client.delete_state("downstore", "k")), OK.INTERNAL,
+                  f"failed deleting state with key k: {down}", "ERR_STATE_DELETE")
+            check(failure(lambda: client.save_state("downstore", "k", "w")), OK.INTERNAL,
+                  f"failed saving state in state store downstore: {down}", "ERR_STATE_SAVE")
+            (item,) = client.get_bulk_state("downstore", ["k"]).items
+            assert (item.key, item.data, item.error) == ("k", b"", down)
+            assert client.get_metadata().application_id == "downapp"  # still serving
+            server.connected = True
+            assert client.get_state("downstore", "k").data == b"v"  # nothing was lost
