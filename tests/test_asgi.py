@@ -183,3 +183,24 @@ def test_the_sweep_runs_between_startup_and_shutdown() -> None:
     for thread in set(threading.enumerate()) - before:
         thread.join(10)  # the pool's threads end once their work is done
         assert not thread.is_alive()
+
+
+def test_a_large_answer_goes_out_in_pieces_that_add_up() -> None:
+    """A bulk read of big values is sent 1 MiB at a time (the loop serves health meanwhile);
+    the pieces, joined, are the answer, and Content-Length counts them all."""
+    app = StateApp(_memory_api())
+    value = "v" * (1536 * 1024)
+    saved = json.dumps([{"key": "big", "value": value}]).encode()
+
+    async def scenario() -> Exchange:
+        assert (await _call(app, "POST", "/v1.0/state/statestore", saved)).status == 204
+        return await _call(app, "POST", "/v1.0/state/statestore/bulk",
+                           json.dumps({"keys": ["big", "big"]}).encode())
+
+    exchange = asyncio.run(scenario())
+    pieces = exchange.sent[1:]
+    assert [len(p["body"]) for p in pieces[:-1]] == [1024 * 1024] * (len(pieces) - 1)
+    assert [p.get("more_body", False) for p in pieces] == [True] * (len(pieces) - 1) + [False]
+    body = b"".join(p["body"] for p in pieces)
+    assert dict(exchange.sent[0]["headers"])[b"Content-Length"] == str(len(body)).encode()
+    assert [item["data"] for item in json.loads(body)] == [value, value]

@@ -50,6 +50,8 @@ T = TypeVar("T")
 
 #: Seconds between two sweeps of expired items (daprd's in-memory store: one second).
 SWEEP_INTERVAL = 1.0
+#: Answers larger than this are sent in pieces of this size (see ``StateApp._send``).
+_SEND_CHUNK = 1024 * 1024
 
 
 class StateApp:
@@ -154,7 +156,17 @@ class StateApp:
         if response.status != 204:
             headers.append((b"Content-Length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
+        body = response.body
+        if len(body) <= _SEND_CHUNK:
+            await send({"type": "http.response.body", "body": body})
+            return
+        # A large answer (a bulk read of big values) goes out in pieces: uvicorn waits for the
+        # socket to drain between them, and the event loop answers /v1.0/healthz meanwhile.
+        view = memoryview(body)
+        for start in range(0, len(body), _SEND_CHUNK):
+            end = start + _SEND_CHUNK
+            await send({"type": "http.response.body", "body": bytes(view[start:end]),
+                        "more_body": end < len(body)})
 
     # -- background sweep of expired items ------------------------------------------------------
 
