@@ -8,7 +8,13 @@ import pytest
 from statelab.dapr.components import Component
 from statelab.dapr.service import StateService
 from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run_answer
-from statelab.exercises.lab import MAX_REQUESTS, Interference, Lab, competing_increment
+from statelab.exercises.lab import (
+    MAX_REQUESTS,
+    Interference,
+    Lab,
+    competing_increment,
+    say_runs,
+)
 from statelab.stores.memory import MemoryStore
 
 
@@ -86,3 +92,24 @@ def test_the_budget_ends_a_loop_that_swallows_every_exception() -> None:
 
     with Lab() as lab, pytest.raises(CheckFailed, match="more than 60 requests"):
         run_answer(swallow_everything, lab.client)
+
+
+def test_the_transcript_numbers_requests_with_dapr_s_answers() -> None:
+    with Lab(interference=[Interference(1, competing_increment("hits"))]) as lab:
+        lab.save("hits", 1)
+        etag = lab.client.get("/v1.0/state/statestore/hits").headers["etag"]
+        lab.client.post("/v1.0/state/statestore", json=[
+            {"key": "hits", "value": 2, "etag": etag, "options": {"concurrency": "first-write"}}])
+        lab.client.delete("/v1.0/state/statestore/hits", headers={"If-Match": "2"},
+                          params={"concurrency": "first-write"})
+        lab.client.post("/v1.0/state/statestore", content=b"not json")
+        lab.client.post("/v1.0/state/statestore/transaction", json={"operations": []})
+        assert lab.transcript() == (
+            "1 GET hits -> 200; 2 POST statestore [hits, etag '1', first-write] -> 409; "
+            "3 DELETE hits ?concurrency=first-write (If-Match '2') -> 204; "
+            "4 POST statestore (a body that is not JSON) -> 400; 5 POST transaction -> 204")
+
+
+def test_runs_of_the_same_line_are_said_once() -> None:
+    assert say_runs([]) == "no requests"
+    assert say_runs(["a", "b", "b", "c", "c", "c", "c"]) == "1 a; 2 b; 3 b; 4-7 c (4 times)"

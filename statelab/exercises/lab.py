@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -28,7 +29,8 @@ from statelab.exercises.framework import RequestBudgetExceeded
 from statelab.server.transport import DEFAULT_BASE_URL, StateTransport
 from statelab.stores.redis.model import RedisModelStore
 
-__all__ = ["MAX_REQUESTS", "Interference", "Lab", "competing_increment"]
+__all__ = ["MAX_REQUESTS", "Interference", "Lab", "competing_increment", "describe_request",
+           "say_runs"]
 
 #: More requests than any correct answer sends: past it, the learner's loop never ends.
 MAX_REQUESTS = 60
@@ -56,6 +58,8 @@ class Lab:
         api = StateAPI(list(components or [Component.around(RedisModelStore())]))
         self.service = api.service
         self.requests: list[httpx.Request] = []
+        #: Dapr's answer to each request, in the same order as :attr:`requests`.
+        self.answers: list[Response] = []
         self.interference = sorted(interference, key=lambda step: step.after)
         #: Called before each of the learner's requests is answered (a store's clock moves).
         self.tick = tick
@@ -78,9 +82,19 @@ class Lab:
             self.tick()
 
     def _after(self, request: httpx.Request, reply: Response) -> None:
+        self.answers.append(reply)
         for step in self.interference:
             if step.after == len(self.requests):
                 step.action(self.service)
+
+    def transcript(self) -> str:
+        """The learner's requests and Dapr's answers, numbered, for a check's message:
+        ``1 GET hits -> 200; 2 POST statestore [hits, etag '1', first-write] -> 409``;
+        a run of three or more alike is said once (``3-60 ... (58 times)``)."""
+        lines = [f"{describe_request(request)} -> "
+                 + (str(self.answers[n].status) if n < len(self.answers) else "no answer")
+                 for n, request in enumerate(self.requests)]
+        return say_runs(lines)
 
     def value(self, key: str, store: str = "statestore", consistency: str = "") -> Any:
         """The decoded value under *key*, or None when the key is missing."""
@@ -106,3 +120,61 @@ def competing_increment(key: str, store: str = "statestore"
         etag = None if current is None else current.etag or None
         service.save(store, [SaveItem(key, value + 1, etag=etag, concurrency="first-write")])
     return act
+
+
+def describe_request(request: httpx.Request) -> str:
+    """``POST statestore [hits, etag '1', first-write]``, ``GET hits``, ``DELETE k (If-Match
+    '3')``: a request as a learner would recognise it, without the URL prefix every one
+    shares."""
+    path = unquote(request.url.raw_path.decode("ascii", "replace").split("?", 1)[0])
+    tail = path.split("/v1.0/state/", 1)[-1]
+    query = request.url.query.decode("ascii", "replace")
+    said = f"{request.method} {tail.split('/', 1)[1] if '/' in tail else tail}"
+    if query:
+        said += f" ?{query}"
+    if_match = request.headers.get("if-match")
+    if if_match is not None:
+        said += f" (If-Match {if_match!r})"
+    if request.method == "POST" and tail.count("/") == 0:
+        said += _describe_items(request.content)
+    return said
+
+
+def _describe_items(content: bytes) -> str:
+    """`` [k, etag '1', first-write]`` for each item of a save body that parses."""
+    try:
+        items = json.loads(content)
+    except ValueError:
+        return " (a body that is not JSON)"
+    if not isinstance(items, list):
+        return " (a body that is not a JSON array)"
+    parts = []
+    for item in items:
+        if not isinstance(item, dict):
+            parts.append(repr(item))
+            continue
+        said = [str(item.get("key"))]
+        if "etag" in item:
+            said.append(f"etag {item['etag']!r}")
+        options = item.get("options")
+        if isinstance(options, dict):
+            said += [str(v) for v in options.values()]
+        parts.append(", ".join(said))
+    return " [" + "; ".join(parts) + "]"
+
+
+def say_runs(lines: Sequence[str]) -> str:
+    """Numbered lines joined with ``; ``; three or more alike in a row are said once."""
+    runs: list[tuple[int, int, str]] = []
+    for number, text in enumerate(lines, 1):
+        if runs and runs[-1][2] == text:
+            runs[-1] = (runs[-1][0], number, text)
+        else:
+            runs.append((number, number, text))
+    said: list[str] = []
+    for first, last, text in runs:
+        if last - first < 2:
+            said += [f"{number} {text}" for number in range(first, last + 1)]
+        else:
+            said.append(f"{first}-{last} {text} ({last - first + 1} times)")
+    return "; ".join(said) or "no requests"

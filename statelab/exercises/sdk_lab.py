@@ -31,7 +31,7 @@ from statelab.dapr.components import Component
 from statelab.dapr.http import StateAPI
 from statelab.dapr.service import SaveItem
 from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run_answer
-from statelab.exercises.lab import MAX_REQUESTS, Interference
+from statelab.exercises.lab import MAX_REQUESTS, Interference, say_runs
 from statelab.server.sidecar import Sidecar, serve
 from statelab.stores.redis.model import RedisModelStore
 
@@ -177,20 +177,8 @@ class SdkLab:
     def transcript(self) -> str:
         """The learner's calls and Dapr's answers, numbered: ``1 GetState(hits) -> OK; ...``;
         a run of three or more alike is said once (``3-60 ... (58 times)``)."""
-        runs: list[tuple[int, int, str]] = []
-        for number, call in enumerate(self.calls, 1):
-            text = call.describe()
-            if runs and runs[-1][2] == text:
-                runs[-1] = (runs[-1][0], number, text)
-            else:
-                runs.append((number, number, text))
-        said: list[str] = []
-        for first, last, text in runs:
-            if last - first < 2:  # once or twice: each call in full
-                said += [f"{number} {text}" for number in range(first, last + 1)]
-            else:
-                said.append(f"{first}-{last} {text} ({last - first + 1} times)")
-        return "; ".join(said) or "no calls"
+        return say_runs([call.describe() for call in self.calls]).replace("no requests",
+                                                                          "no calls")
 
     def value(self, key: str, store: str = "statestore") -> Any:
         """The stored value under *key* decoded as JSON (what ``json.dumps`` or ``str(n)``
