@@ -32,7 +32,7 @@ def test_completions_are_kept_once_in_order(progress_file: Path) -> None:
     record.mark_completed("b")
     assert record.completed() == ["b", "a"]
     assert progress_file.read_text() == json.dumps(
-        {"completed": ["b", "a"], "hints": {}}, indent=1, sort_keys=True) + "\n"
+        {"completed": ["b", "a"]}, indent=1, sort_keys=True) + "\n"
 
 
 def test_merging_adds_and_sorts() -> None:
@@ -42,9 +42,23 @@ def test_merging_adds_and_sorts() -> None:
 
 
 def test_hint_count_stops_at_the_last_and_can_be_forgotten() -> None:
+    record.forget_hints("x")
     assert [record.next_hint("x", 2) for _ in range(4)] == [0, 1, 1, 1]
     record.forget_hints("x")
     assert record.next_hint("x", 2) == 0
+    record.forget_hints("x")
+
+
+def test_hints_live_in_the_kernel_not_in_the_file(progress_file: Path) -> None:
+    """Stored notebook outputs ("Hint 1 of 3") never depend on an earlier run's file."""
+    progress_file.parent.mkdir()
+    progress_file.write_text(json.dumps({"completed": ["a"], "hints": {"y": 2}}))
+    record.forget_hints("y")
+    assert record.next_hint("y", 3) == 0
+    assert json.loads(progress_file.read_text())["hints"] == {"y": 2}  # not touched
+    record.mark_completed("b")
+    assert json.loads(progress_file.read_text()) == {"completed": ["a", "b"]}
+    record.forget_hints("y")
 
 
 @pytest.mark.parametrize("content", ["not json", "[1, 2]"])

@@ -1,9 +1,13 @@
-"""The progress file: which exercises are done and how many hints each has shown.
+"""Progress: which exercises are done (in a file) and how many hints each has shown (in memory).
 
-Binder sessions are thrown away, so progress lives in one small JSON file the learner can
+Binder sessions are thrown away, so completions live in one small JSON file the learner can
 download and restore: ``~/.statelab/progress.json``, or the file named by the environment
 variable ``STATELAB_PROGRESS_FILE`` (tests and nbval point it at a temporary file). The file is
 read and written on every call, never cached, so two notebooks of one session agree.
+
+Hint counts are kept per running kernel, not in the file: a notebook's stored "Hint 1 of 3"
+must come out the same on every run, whatever an earlier run left in the learner's home (a
+restarted kernel starts the hints again, which is also what a learner expects).
 
 A missing, unreadable or corrupt file reads as a fresh start, and a file that cannot be written
 (a read-only home) is skipped: bookkeeping must never break a lesson.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,10 @@ __all__ = [
     "next_hint",
     "progress_path",
 ]
+
+
+_hints_shown: dict[str, int] = {}
+_hints_lock = threading.Lock()
 
 
 def progress_path() -> Path:
@@ -53,29 +62,26 @@ def merge_completed(exercise_ids: Iterable[str]) -> None:
 
 def next_hint(exercise_id: str, total: int) -> int:
     """The 0-based index of the hint to show now; the count stops at the last hint."""
-    data = _load()
-    shown = int(data["hints"].get(exercise_id, 0))
-    data["hints"][exercise_id] = min(shown + 1, total)
-    _store(data)
+    with _hints_lock:
+        shown = _hints_shown.get(exercise_id, 0)
+        _hints_shown[exercise_id] = min(shown + 1, total)
     return min(shown, total - 1)
 
 
 def forget_hints(exercise_id: str) -> None:
-    data = _load()
-    data["hints"].pop(exercise_id, None)
-    _store(data)
+    with _hints_lock:
+        _hints_shown.pop(exercise_id, None)
 
 
 def _load() -> dict[str, Any]:
     try:
         data = json.loads(progress_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"completed": [], "hints": {}}
-    if not isinstance(data, dict):
-        return {"completed": [], "hints": {}}
-    data.setdefault("completed", [])
-    data.setdefault("hints", {})
-    return data
+        return {"completed": []}
+    if not isinstance(data, dict) or not isinstance(data.get("completed", []), list):
+        return {"completed": []}
+    # Files written before hints moved to memory also hold "hints": dropped on the next write.
+    return {"completed": [str(item) for item in data.get("completed", [])]}
 
 
 def _store(data: dict[str, Any]) -> None:
