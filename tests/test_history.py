@@ -40,6 +40,9 @@ def test_describe_and_summary() -> None:
     assert read.describe() == "A read k -> 3 @ v3"
     assert write.describe() == "B write k=4 expects v3 -> 409 ERR_STATE_SAVE"
     assert lost.describe() == 'C write k={"long":"xxxxxxxxxxxx... -> timed out (indeterminate)'
+    applied = Operation(index=3, process=0, kind="write", key="k", invoke_us=0, complete_us=1,
+                        outcome="ok", status=204, value=5, applied_order=1)
+    assert applied.describe() == "A write k=5 -> 204 (request #4 sent, #2 applied)"
     assert write.latency_us == 7500
     history = History([read, write, lost])
     assert history.summary().splitlines()[1] == (

@@ -179,7 +179,9 @@ def test_stats_panel(default_board: RaceBoard) -> None:
     report = default_board.report
     stats = default_board.stats.value
     assert f"<b style=\"color:#c00018\">{report.final_total}</b> (expected 160)" in stats
-    assert f"{len(report.anomalies)} ({report.lost} increment(s) missing)" in stats
+    assert (f"{len(report.anomalies)} write(s) erased {report.erased} increment(s); "
+            f"{report.lost} missing from the final value") in stats
+    assert report.erased == report.lost == 126  # every missing increment named once
     assert "retries per success" in stats and "increments/s" in stats
     assert stats.count("<li>") == 6  # five sentences and "... and N more"
     assert report.anomalies[0].replace("'", "&#x27;") in stats

@@ -71,7 +71,10 @@ class Operation:
         return self.complete_us - self.invoke_us
 
     def describe(self) -> str:
-        """One line, stable: ``A write k=3 expects v2 -> 409 ERR_STATE_SAVE``."""
+        """One line, stable: ``A write k=3 expects v2 -> 409 ERR_STATE_SAVE``, then, for a
+        request the store applied, both of its places: ``(request #4 sent, #5 applied)``.
+        Histories list requests in the order they were sent; lost-update sentences speak of
+        the order the store applied them, and the two differ in every race."""
         head = f"{self.writer} {self.kind} {self.key}"
         if self.kind == "write":
             head += f"={_short(self.value)}"
@@ -85,6 +88,8 @@ class Operation:
             tail = "204 (missing)"
         else:
             tail = str(self.status) + (f" {self.error_code}" if self.error_code else "")
+        if self.applied_order is not None:
+            tail += f" (request #{self.index + 1} sent, #{self.applied_order + 1} applied)"
         return f"{head} -> {tail}"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from statelab.analysis.history import History, Operation
 from statelab.analysis.stats import percentile_ms
-from statelab.analysis.versions import Replay, replay
+from statelab.analysis.versions import Replay, Version, replay
 
 __all__ = ["Anomaly", "RaceReport", "analyse", "lost_updates"]
 
@@ -50,28 +50,37 @@ class Anomaly:
 
 def lost_updates(history: History, *, story: Replay | None = None
                  ) -> list[tuple[Anomaly, str]]:
-    """Every applied write computed from an older version than the one it replaced.
+    """Every applied write that erased, for good, increments missing from the final value.
 
     A write that replaces version *c* with a value computed from version *b* drops the writes on
     *c*'s branch of the key's version tree above their common ancestor (see
-    :meth:`~statelab.analysis.versions.Version.erased`). Those writers' increments are named (a
-    later write computed from an older version can bring one back; :func:`analyse` counts the
-    increments really missing from the final value). Returns (anomaly, sentence) pairs in the
-    order the store applied the writes; none for a live history, whose store order is unknown.
-    Pass *story* when the history's :func:`~statelab.analysis.versions.replay` is at hand.
+    :meth:`~statelab.analysis.versions.Version.erased`). A later write computed from an older
+    version can bring a dropped write back, so each write missing from the final value is
+    charged to the *last* write that dropped it, and only there: every missing increment is
+    named exactly once, and the named ones add up to the report's "increments lost". Returns
+    (anomaly, sentence) pairs in the order the store applied the writes; none for a live
+    history, whose store order is unknown. Pass *story* when the history's
+    :func:`~statelab.analysis.versions.replay` is at hand.
     """
     story = replay(history) if story is None else story
     if not story.store_order:
         return []
+    missing = _missing_from_final(story)
+    charged: dict[int, int] = {}  # a missing write's index -> the position of its last eraser
+    erased_by = [version.erased() for version in story.writes]
+    for position, erased in enumerate(erased_by):
+        for lost in erased:
+            if lost.index is not None and lost.index in missing:
+                charged[lost.index] = position
     by_index = {op.index: op for op in history}
     found: list[tuple[Anomaly, str]] = []
-    for version in story.writes:
-        erased = version.erased()
-        if not erased:
+    for position, (version, erased) in enumerate(zip(story.writes, erased_by, strict=True)):
+        dropped = [by_index[lost.index] for lost in erased
+                   if lost.index is not None and charged.get(lost.index) == position]
+        if not dropped:
             continue
         assert version.index is not None and version.replaced is not None  # made by a write
         assert version.based is not None
-        dropped = [by_index[lost.index] for lost in erased if lost.index is not None]
         anomaly = Anomaly(key=version.key, write_index=version.index,
                           overwritten_version=version.replaced.number,
                           based_on_version=version.based.number,
@@ -80,6 +89,19 @@ def lost_updates(history: History, *, story: Replay | None = None
                           time_us=version.time_us)
         found.append((anomaly, anomaly.sentence(by_index[version.index].writer)))
     return found
+
+
+def _missing_from_final(story: Replay) -> set[int]:
+    """The writes whose increment is not in their key's final value: those off the lineage of
+    the key's last version."""
+    kept: set[int] = set()
+    for versions in story.versions.values():
+        version: Version | None = versions[-1]
+        while version is not None:
+            if version.index is not None:
+                kept.add(version.index)
+            version = version.based
+    return {v.index for v in story.writes if v.index is not None and v.index not in kept}
 
 
 @dataclass
@@ -99,6 +121,8 @@ class RaceReport:
     latency_p50_ms: float
     latency_p99_ms: float
     anomalies: list[str] = field(default_factory=list)
+    #: The increments the anomalies name, together (each missing increment is named once).
+    erased: int = 0
     first_anomaly_index: int | None = None
     live: bool = False
 
@@ -124,7 +148,7 @@ class RaceReport:
             + (f" ({self.lost} increment(s) lost)" if self.lost else "")
             + (f" ({self.final_total - self.expected} applied twice)"
                if self.final_total > self.expected else ""),
-            f"lost updates: {len(self.anomalies)}" if not self.live else
+            self._lost_updates_line() if not self.live else
             "lost updates: not named in a live run (the store's order is unknown); "
             "compare the final value with the expected one",
             f"successful increments: {self.successes}, given up: {self.given_up}",
@@ -138,6 +162,17 @@ class RaceReport:
             f" p99 {self.latency_p99_ms:.1f} ms",
         ]
         return rows + self.anomalies
+
+    def _lost_updates_line(self) -> str:
+        """How many writes lost increments, reconciled with the line above it."""
+        count = len(self.anomalies)
+        if not count:
+            return "lost updates: 0"
+        writes = "1 write" if count == 1 else f"{count} writes"
+        increments = "1 increment" if self.erased == 1 else f"{self.erased} increments"
+        same = " (the ones missing above)" if self.erased == self.lost else ""
+        return (f"lost updates: {writes} overwrote a newer version than the one they were "
+                f"computed from, erasing {increments}{same}; each below, in the store's order")
 
     def text(self) -> str:
         return "\n".join(self.lines())
@@ -177,6 +212,7 @@ def analyse(history: History) -> RaceReport:
         latency_p50_ms=percentile_ms(latencies, 0.5),
         latency_p99_ms=percentile_ms(latencies, 0.99),
         anomalies=[sentence for _, sentence in anomalies],
+        erased=sum(len(anomaly.lost_indexes) for anomaly, _ in anomalies),
         first_anomaly_index=anomalies[0][0].write_index if anomalies else None,
         live=live,
     )

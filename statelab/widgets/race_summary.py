@@ -32,7 +32,8 @@ def stats_html(report: RaceReport, limit: int = 5) -> str:
     rows = [
         ("final value", f'<b style="color:{colour}">{report.final_total}</b> '
                         f"(expected {report.expected})"),
-        ("lost updates", f"{len(report.anomalies)} ({report.lost} increment(s) missing)"),
+        ("lost updates", f"{len(report.anomalies)} write(s) erased {report.erased} "
+                         f"increment(s); {report.lost} missing from the final value"),
         ("409 conflicts", f"{report.conflicts} (other errors {report.other_failures}, "
                           f"timed out {report.indeterminate})"),
         ("retries per success", f"{report.retries_per_success:.2f} ({report.retries} retries, "
