@@ -98,3 +98,46 @@ def test_run_grpc_port_zero_picks_a_free_port_and_serves_the_sdk() -> None:
         process.terminate()
         process.communicate(timeout=15)
     assert process.returncode == 0
+
+
+def test_start_attached_to_statelab_run_exports_its_grpc_port(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``statelab run`` publishes its gRPC port (``statelab.grpcPort``, reserved); a start()
+    that attaches exports it, so ``DaprClient()`` reaches the process over gRPC as well."""
+    import os
+
+    from dapr.clients import DaprClient
+    from dapr.conf import settings
+
+    import statelab
+
+    port = free_port()
+    process = launch("--port", str(port), "--grpc-port", "0")
+    try:
+        assert process.stdout is not None
+        found = re.search(r"and gRPC on 127\.0\.0\.1:(\d+) ", process.stdout.readline())
+        assert found is not None
+        grpc_port = found.group(1)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.get("/v1.0/metadata").json()["extended"]["statelab.grpcPort"] \
+                == grpc_port
+            client.put("/v1.0/metadata/statelab.grpcPort", content=b"1")  # reserved: ignored
+            assert client.get("/v1.0/metadata").json()["extended"]["statelab.grpcPort"] \
+                == grpc_port
+        monkeypatch.delenv("DAPR_GRPC_PORT", raising=False)
+        attached = statelab.start(port, quiet=True)
+        try:
+            assert not attached.owned
+            assert os.environ["DAPR_GRPC_PORT"] == grpc_port
+            monkeypatch.setattr(settings, "DAPR_HTTP_PORT", port)
+            monkeypatch.setattr(settings, "DAPR_HTTP_ENDPOINT", None)
+            monkeypatch.setattr(settings, "DAPR_API_TOKEN", None)
+            with DaprClient(address=f"127.0.0.1:{os.environ['DAPR_GRPC_PORT']}") as sdk:
+                sdk.save_state("statestore", "attached", "yes")
+                assert sdk.get_state("statestore", "attached").data == b"yes"
+        finally:
+            attached.stop()
+        assert "DAPR_GRPC_PORT" not in os.environ  # put back as it was
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)

@@ -42,6 +42,10 @@ DEFAULT_PORT = 3500
 #: daprd's gRPC API port (``statelab.server.grpc_server.DEFAULT_GRPC_PORT``, not imported here
 #: so that this module does not import grpcio).
 DEFAULT_GRPC_PORT = 50001
+#: The ``/v1.0/metadata`` extended attribute in which a sidecar publishes its gRPC port ("" for
+#: none): a ``start()`` that attaches to ``statelab run`` exports it as ``DAPR_GRPC_PORT``.
+#: Reserved, like ``statelab.role``: ``PUT /v1.0/metadata`` cannot change it.
+GRPC_PORT_ATTRIBUTE = "statelab.grpcPort"
 _registry: dict[int, Sidecar] = {}
 _registry_lock = threading.Lock()
 
@@ -330,7 +334,9 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         if reusable:
             sidecar = Sidecar(url=f"http://{host}:{port}", port=port, app_id=app_id, api=None,
                               owned=False)
-            _export_env(port, api_token)
+            # The process publishes its gRPC port, so the SDK's DaprClient() finds it too.
+            published = str((holder or {}).get("extended", {}).get(GRPC_PORT_ATTRIBUTE, ""))
+            _export_env(port, api_token, int(published) if published.isdigit() else None)
             return sidecar
         sock = _bind(host, 0)
         if sock is None:
@@ -341,7 +347,8 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
                   "instead.", file=sys.stderr)
     actual = sock.getsockname()[1]
     api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
-                   extended={"statelab": __version__, "statelab.role": role})
+                   extended={"statelab": __version__, "statelab.role": role,
+                             GRPC_PORT_ATTRIBUTE: ""})
     sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,
                       owned=True, config_key=key)
     sidecar.requested_port = port
@@ -354,6 +361,7 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
     sidecar._serve(sock)
     if grpc_port is not None:
         sidecar._serve_grpc(grpc_port, quiet)
+        api.service.extended[GRPC_PORT_ATTRIBUTE] = str(sidecar.grpc_port)
     with _registry_lock:
         _registry[actual] = sidecar
     _export_env(actual, api_token, sidecar.grpc_port)
