@@ -651,11 +651,13 @@ def test_the_langgraph_checkpointer_call_pattern(grpc_sidecar: Sidecar, sdk: Dap
     assert not sdk.get_state(store, key).data
 
 
-def test_g8_g9_g11_a_store_that_fails_answers_internal_and_keeps_serving() -> None:
-    """G9 and G11 (and G8) over the wire: a Redis store whose connection fails (a fakeredis
+def test_g6_g8_g9_g10_a_store_that_fails_answers_and_keeps_serving() -> None:
+    """G9, G8, and G6 and G10 (the Redis store words its failures as ETag mismatches) over the
+    wire: a Redis store whose connection fails (a fakeredis
     server told it is disconnected, as a real one that is down); bulk reads carry the error
-    per item (§5.3); the data is there again once the store is back. G13 and G16 are never
-    answered by the Redis and in-memory stores (§3), so statelab has nothing to answer."""
+    per item (§5.3); the data is there again once the store is back. G11 (another delete
+    failure) never comes from the Redis store, nor G13 and G16 from the Redis and in-memory
+    stores (§3)."""
     import fakeredis
 
     from statelab.stores.redis.store import RedisStore
@@ -672,10 +674,16 @@ def test_g8_g9_g11_a_store_that_fails_answers_internal_and_keeps_serving() -> No
             down = "FakeRedis is emulating a connection error."
             check(failure(lambda: client.get_state("downstore", "k")), OK.INTERNAL,
                   f"fail to get k from state store downstore: {down}", "ERR_STATE_GET")
-            check(failure(lambda: client.delete_state("downstore", "k")), OK.INTERNAL,
-                  f"failed deleting state with key k: {down}", "ERR_STATE_DELETE")
+            # components-contrib's Delete and Set (with an ETag) report any error of their
+            # EVAL as an ETag mismatch, a refused connection included: G10 and G6, not G11.
+            check(failure(lambda: client.delete_state("downstore", "k")), OK.ABORTED,
+                  f"failed deleting state with key k: {MISMATCH}{down}", "ERR_STATE_DELETE")
+            check(failure(lambda: client.save_state("downstore", "k", "w", etag="1")),
+                  OK.ABORTED, f"failed saving state in state store downstore: {MISMATCH}{down}",
+                  "ERR_STATE_SAVE")
             check(failure(lambda: client.save_state("downstore", "k", "w")), OK.INTERNAL,
-                  f"failed saving state in state store downstore: {down}", "ERR_STATE_SAVE")
+                  f"failed saving state in state store downstore: failed to set key "
+                  f"downapp||k: {down}", "ERR_STATE_SAVE")
             (item,) = client.get_bulk_state("downstore", ["k"]).items
             assert (item.key, item.data, item.error) == ("k", b"", down)
             assert client.get_metadata().application_id == "downapp"  # still serving

@@ -91,8 +91,20 @@ def test_redis_down_answers_json_errors_then_recovers(redis: RedisServer) -> Non
             assert "Connection refused" in body["message"] or "connecting" in body["message"]
             reply = client.post("/v1.0/state/statestore", json=[{"key": "k", "value": 2}])
             assert reply.status_code == 500 and reply.json()["errorCode"] == "ERR_STATE_SAVE"
+            assert reply.json()["message"].startswith(
+                "failed saving state in state store statestore: failed to set key faults||k: ")
+            # components-contrib's Set and Delete (state/redis/redis.go) report any error of
+            # their EVAL as an ETag mismatch when an ETag is involved (a delete always sends
+            # one): daprd answers 409 for a save with an ETag and for every delete.
+            reply = client.post("/v1.0/state/statestore",
+                                json=[{"key": "k", "value": 2, "etag": "1"}])
+            assert reply.status_code == 409 and reply.json()["errorCode"] == "ERR_STATE_SAVE"
+            assert "possible etag mismatch. error from state store: " in reply.json()["message"]
             reply = client.delete("/v1.0/state/statestore/k")
-            assert reply.status_code == 500 and reply.json()["errorCode"] == "ERR_STATE_DELETE"
+            assert reply.status_code == 409 and reply.json()["errorCode"] == "ERR_STATE_DELETE"
+            assert reply.json()["message"].startswith(
+                "failed deleting state with key k: possible etag mismatch. error from state "
+                "store: ")
             reply = client.post("/v1.0/state/statestore/transaction", json={"operations": [
                 {"operation": "upsert", "request": {"key": "k", "value": 3}}]})
             assert reply.status_code == 500

@@ -39,6 +39,7 @@ from statelab.stores.base import (
 from statelab.stores.redis.fakeredis_direct import DirectFakeredis, HandBack, ScriptRefused
 from statelab.stores.redis.plan import (
     REDIS_FEATURES,
+    DeletePlan,
     SavePlan,
     delete_failed,
     encode,
@@ -66,6 +67,11 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+def _io_text(exc: BaseException) -> str:
+    """The client's words for a failed connection (what the service quotes)."""
+    return str(exc) or type(exc).__name__
+
+
 def _connection_errors_as_store_errors(
         method: Callable[Concatenate[RedisStore, _P], _R]
 ) -> Callable[Concatenate[RedisStore, _P], _R]:
@@ -76,7 +82,7 @@ def _connection_errors_as_store_errors(
         try:
             return method(self, *args, **kwargs)
         except self._io_errors as exc:
-            raise StoreError(str(exc) or type(exc).__name__) from None
+            raise StoreError(_io_text(exc)) from None
     return call
 
 
@@ -138,7 +144,12 @@ class RedisStore:
     @_connection_errors_as_store_errors
     def set(self, request: SetRequest) -> None:
         plan = plan_save(request, self.default_ttl)
-        error = self._run_save(plan)
+        try:
+            error = self._run_save(plan)
+        except self._io_errors as exc:
+            # components-contrib's Set treats any error of the script's EVAL alike: with an
+            # ETag, even a refused connection reads as an ETag mismatch (daprd answers 409).
+            error = _io_text(exc)
         if error is not None:
             raise save_failed(request, error)
         expiry = plan.expiry_command()
@@ -147,12 +158,20 @@ class RedisStore:
                 self.client.execute_command(*expiry)
             except self._response_error as exc:  # the value stays written, as on daprd
                 raise expiry_failed(plan, redis7_wording(exc)) from None
+            except self._io_errors as exc:
+                raise expiry_failed(plan, _io_text(exc)) from None
         if waits_for_replicas(request, self.replicas):
             self.client.wait(self.replicas, 1000)
 
-    @_connection_errors_as_store_errors
     def delete(self, request: DeleteRequest) -> None:
-        plan = plan_delete(request)
+        # components-contrib's Delete reports every error of its EVAL as an ETag mismatch,
+        # a refused connection included (daprd answers 409 ERR_STATE_DELETE).
+        try:
+            self._delete_planned(plan_delete(request))
+        except self._io_errors as exc:
+            raise delete_failed(_io_text(exc)) from None
+
+    def _delete_planned(self, plan: DeletePlan) -> None:
         if self.direct is not None:
             try:
                 self.direct.delete(plan.key, plan.expected)
