@@ -113,3 +113,41 @@ def test_the_transcript_numbers_requests_with_dapr_s_answers() -> None:
 def test_runs_of_the_same_line_are_said_once() -> None:
     assert say_runs([]) == "no requests"
     assert say_runs(["a", "b", "b", "c", "c", "c", "c"]) == "1 a; 2 b; 3 b; 4-7 c (4 times)"
+
+
+def test_runs_of_the_same_pair_are_said_once() -> None:
+    lines = ["GET", "POST 409", "GET", "POST 409", "GET", "POST 409", "GET", "POST 204"]
+    assert say_runs(lines) == ("1-6 alternately GET and POST 409 (3 times each); 7 GET; "
+                               "8 POST 204")
+    assert say_runs(["a", "b", "a", "b", "c"]) == "1 a; 2 b; 3 a; 4 b; 5 c"
+
+
+def test_answer_names_the_schedule_and_the_requests_that_led_to_a_failure() -> None:
+    def fails(client: httpx.Client) -> None:
+        client.get("/v1.0/state/statestore/a")
+        raise ValueError("boom")
+
+    with Lab() as lab, pytest.raises(CheckFailed) as failure:
+        lab.answer(3, fails, lab.client)
+    assert str(failure.value) == ("schedule 3: your function raised ValueError: boom. Your "
+                                  "requests and Dapr's answers: 1 GET a -> 204.")
+
+
+def test_runs_of_the_same_triple_are_said_once() -> None:
+    """A transfer's loop: read, read, refused transaction."""
+    lines = ["GET a", "GET b", "POST 500"] * 3 + ["GET a"]
+    assert say_runs(lines) == ("1-9 in turn GET a, GET b and POST 500 (3 times each); "
+                               "10 GET a")
+    assert say_runs(["x", "x", "x", "y"]) == "1-3 x (3 times); 4 y"
+
+
+def test_a_transaction_is_described_by_its_operations() -> None:
+    with Lab() as lab:
+        lab.save("a", 1)
+        lab.client.post("/v1.0/state/statestore/transaction", json={"operations": [
+            {"operation": "upsert", "request": {"key": "a", "value": 2, "etag": "1"}},
+            {"operation": "delete", "request": {"key": "b"}}, "odd"]})
+        lab.client.post("/v1.0/state/statestore/transaction", content=b"{")
+        assert lab.transcript() == (
+            "1 POST transaction [upsert a, etag '1'; delete b; 'odd'] -> 400; "
+            "2 POST transaction (a body that is not JSON) -> 400")

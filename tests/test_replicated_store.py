@@ -177,3 +177,20 @@ def test_over_http_in_real_time() -> None:
             assert eventual.headers["metadata.replica"] in ("replica-1", "replica-2")
     finally:
         sidecar.stop()
+
+
+def test_a_wait_function_is_called_with_each_strong_write_s_wait() -> None:
+    """A lab's own clock moves on by the wait, so the write answers once replicas have it."""
+    clock = Clock()
+    waits: list[int] = []
+
+    def wait(delay_us: int) -> None:
+        waits.append(delay_us)
+        clock.now += delay_us
+
+    store = ReplicatedStore(replicas=2, lag=LagModel("fixed", 25.0), clock_us=clock, wait=wait)
+    store.set(SetRequest("k", 1))
+    store.set(SetRequest("k", 2, consistency="strong"))
+    assert waits == [25_000] and clock.now == 25_000     # the eventual write did not wait
+    read = store.get("k", {})                            # eventual: a replica, caught up
+    assert read is not None and read.data == b"2" and read.metadata["replica"] != "primary"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
+from urllib.parse import quote
 
 import grpc
+import httpx
 import pytest
 from dapr.clients.exceptions import DaprGrpcError
 from dapr.clients.grpc._state import Concurrency, StateOptions
@@ -36,6 +39,18 @@ def check_fails(exercise_id: str, answer: Any, sentence: str) -> None:
 
 
 STATE = "/v1.0/state/statestore"
+INC = "increment-with-retry"
+
+
+def read(client: Any, key: str) -> tuple[int, dict[str, Any]]:
+    """The counter (missing: 0) and a first-write save item carrying its ETag, if any."""
+    reply = client.get(f"{STATE}/{key}")
+    value = reply.json() if reply.status_code == 200 else 0
+    item: dict[str, Any] = {"key": key, "value": value + 1,
+                            "options": {"concurrency": "first-write"}}
+    if "etag" in reply.headers:
+        item["etag"] = reply.headers["etag"]
+    return value, item
 
 
 def naive_increment(client: Any, key: str) -> None:
@@ -43,16 +58,57 @@ def naive_increment(client: Any, key: str) -> None:
     client.post(STATE, json=[{"key": key, "value": reply.json() + 1}])
 
 
+def check_then_act(client: Any, key: str) -> None:
+    """Checks that nobody wrote (the ETag did not move), then writes without an ETag."""
+    while True:
+        first = client.get(f"{STATE}/{key}")
+        value = first.json() if first.status_code == 200 else 0
+        if client.get(f"{STATE}/{key}").headers.get("etag") == first.headers.get("etag"):
+            client.post(STATE, json=[{"key": key, "value": value + 1}])
+            return
+
+
+def retrying_without_reading_again(client: Any, key: str) -> None:
+    _, item = read(client, key)
+    while client.post(STATE, json=[item]).status_code != 204:
+        pass
+
+
+def swallowing_every_error(client: Any, key: str) -> None:
+    try:
+        _, item = read(client, key)
+        client.post(STATE, json=[item]).raise_for_status()
+    except:  # noqa: E722, S110 - the mistake under test
+        pass
+
+
+def dropping_the_etag_after_a_conflict(client: Any, key: str) -> None:
+    """Re-reads, but after the first conflict saves without the ETag (or first-write)."""
+    conflicts = 0
+    while True:
+        value, item = read(client, key)
+        if conflicts:
+            item = {"key": key, "value": value + 1}
+        if client.post(STATE, json=[item]).status_code == 204:
+            return
+        conflicts += 1
+
+
+def taking_500_for_success(client: Any, key: str) -> None:
+    while True:
+        _, item = read(client, key)
+        if client.post(STATE, json=[item]).status_code != 409:
+            return
+
+
 def no_retry_increment(client: Any, key: str) -> None:
-    reply = client.get(f"{STATE}/{key}")
-    client.post(STATE, json=[{
-        "key": key, "value": reply.json() + 1, "etag": reply.headers["etag"],
-        "options": {"concurrency": "first-write"}}])
+    _, item = read(client, key)
+    client.post(STATE, json=[item])
 
 
 def twice(client: Any, key: str) -> None:
-    exercise("increment-with-retry").reference()(client, key)
-    exercise("increment-with-retry").reference()(client, key)
+    exercise(INC).reference()(client, key)
+    exercise(INC).reference()(client, key)
 
 
 def endless(client: Any, key: str) -> None:
@@ -61,24 +117,134 @@ def endless(client: Any, key: str) -> None:
 
 
 @pytest.mark.parametrize(("answer", "sentence"), [
-    (naive_increment, "schedule 0: another writer incremented the counter right after your "
-     "request 1 (GET); the counter ends at 11, expected 12: an update was lost"),
-    (no_retry_increment, "an update was lost"),
-    (twice, "the counter ends at 15, expected 14: you added more than one"),
-    (endless, "your function sent more than 60 requests; does a loop ever end?"),
+    (naive_increment, "schedule 1: the counter held 10; another writer incremented it right "
+     "after your request 1. Your requests and Dapr's answers: 1 GET hits -> 200; 2 POST "
+     "statestore [hits] -> 204. The counter holds 11, expected 12: a save that Dapr accepted "
+     "overwrote the other writer's increment."),
+    (check_then_act, "schedule 2: the counter held 10; another writer incremented it right "
+     "after your request 2. Your requests and Dapr's answers: 1 GET hits -> 200; 2 GET hits "
+     "-> 200; 3 POST statestore [hits] -> 204. The counter holds 11, expected 12: a save that "
+     "Dapr accepted overwrote the other writer's increment."),
+    (retrying_without_reading_again, "schedule 1: your function sent more than 60 requests; "
+     "does a loop ever end? Your requests and Dapr's answers: 1 GET hits -> 200; 2-60 POST "
+     "statestore [hits, etag '1', first-write] -> 409 (59 times); 61 POST statestore [hits, "
+     "etag '1', first-write] -> no answer."),
+    (swallowing_every_error, "2 POST statestore [hits, etag '1', first-write] -> 409. The "
+     "counter holds 11, expected 12: your function returned without saving its increment "
+     "(Dapr answered 409 to your last save)."),
+    (dropping_the_etag_after_a_conflict, "schedule 8: the counter held 10; another writer "
+     "incremented it right after your requests 1 and 3. Your requests and Dapr's answers: 1 "
+     "GET hits -> 200; 2 POST statestore [hits, etag '1', first-write] -> 409; 3 GET hits -> "
+     "200; 4 POST statestore [hits] -> 204. The counter holds 12, expected 13: a save that "
+     "Dapr accepted overwrote the other writer's increment."),
+    (taking_500_for_success, "the key was missing; another writer incremented it right after "
+     "your request 1. Your requests and Dapr's answers: 1 GET hits -> 204; 2 POST statestore "
+     "[hits, first-write] -> 500. The counter holds 1, expected 2: your function returned "
+     "without saving its increment (Dapr answered 500 to your last save)."),
+    (no_retry_increment, "schedule 1: the counter held 10; another writer incremented it "
+     "right after your request 1. Your requests and Dapr's answers: 1 GET hits -> 200; 2 POST "
+     "statestore [hits, etag '1', first-write] -> 409. The counter holds 11, expected 12: "
+     "your function returned without saving its increment (Dapr answered 409 to your last "
+     "save)."),
+    (twice, "schedule 0: the counter held 10; no other writer got in. Your requests and "
+     "Dapr's answers: 1 GET hits -> 200; 2 POST statestore [hits, etag '1', first-write] -> "
+     "204; 3 GET hits -> 200; 4 POST statestore [hits, etag '2', first-write] -> 204. The "
+     "counter holds 12, expected 11: that is not one increment per writer."),
+    (endless, "schedule 0: your function sent more than 60 requests; does a loop ever end? "
+     "Your requests and Dapr's answers: 1-60 GET hits -> 200 (60 times); 61 GET hits -> no "
+     "answer."),
 ])
 def test_increment_failures(answer: Any, sentence: str) -> None:
-    check_fails("increment-with-retry", answer, sentence)
+    check_fails(INC, answer, sentence)
+
+
+def capped_quoted_text(client: Any, key: str) -> None:
+    """A for loop with a cap, a quoted key, the body's text parsed by hand, and the ETag
+    header spelt ETag; a strong write does no harm."""
+    url = f"{STATE}/{quote(key, safe='')}"
+    for _ in range(25):
+        current = client.get(url)
+        item: dict[str, Any] = {"key": key, "options": {"concurrency": "first-write"}}
+        if current.status_code == 204:
+            item["value"] = 1
+        else:
+            item.update(value=int(current.text) + 1, etag=current.headers["ETag"])
+            item["options"]["consistency"] = "strong"
+        saved = client.post(STATE, json=[item])
+        if saved.is_success:
+            return
+        if saved.status_code not in (409, 500):
+            saved.raise_for_status()
+    raise RuntimeError("gave up after 25 conflicts")
+
+
+def recursive_by_error_code(client: Any, key: str, depth: int = 0) -> None:
+    """Reads twice before it writes, raises for any failure and retries (recursively) when
+    Dapr's error code says the save failed."""
+    client.get(f"{STATE}/{key}")  # a warm-up read: extra requests are fine
+    _, item = read(client, key)
+    try:
+        client.post(STATE, json=[item]).raise_for_status()
+    except httpx.HTTPStatusError as error:
+        if error.response.json()["errorCode"] != "ERR_STATE_SAVE" or depth > 20:
+            raise
+        recursive_by_error_code(client, key, depth + 1)
+
+
+@pytest.mark.parametrize("answer", [capped_quoted_text, recursive_by_error_code])
+def test_increment_other_right_answers_pass(answer: Any) -> None:
+    result = exercise(INC).check(answer)
+    assert result.passed, result.message
+
+
+BACKOFF = "backoff-delays"
+
+
+def ceiling(failures: int) -> float:
+    return min(1000.0, 10.0 * 2 ** failures)
 
 
 @pytest.mark.parametrize(("answer", "sentence"), [
-    (lambda failures, rng: 10 * 2 ** failures, "hardly vary"),
-    (lambda failures, rng: "x", "backoff_ms must return a number of milliseconds"),
-    (lambda failures, rng: -1, "after 0 failure(s) delays must lie in [0, 10] ms"),
-    (lambda failures, rng: rng.random() * 5, "delays should reach close to 10 ms"),
+    (lambda failures, rng: ceiling(failures) / 2 + rng.random() * ceiling(failures) / 2,
+     "after 0 failure(s), your 200 delays fell 0/0/106/94 in the four quarters of [0, 10] ms; "
+     "none was below 5 ms: that is equal jitter (half the ceiling plus a random half); full "
+     "jitter draws from the whole range."),
+    (lambda failures, rng: random.random() * ceiling(failures),  # noqa: S311 - under test
+     "for a generator seeded the same (0): draw from rng only (not the global random "
+     "module), so a seeded run repeats"),
+    (lambda failures, rng: random.Random(failures).random() * ceiling(failures),  # noqa: S311
+     "backoff_ms(0, rng) returned 8.44422 ms without drawing from rng (its state did not "
+     "change): the jitter must come from the generator you are given"),
+    (lambda failures, rng: rng.random() * 10 * 2 ** failures,
+     "backoff_ms(7, rng) returned 1080.86 ms (rng seeded 0); after 7 failure(s) a delay must "
+     "lie in [0, 1000] ms, the ceiling min(1000, 10 * 2**failures)"),
+    (lambda failures, rng: rng.random() * 10,
+     "after 1 failure(s), your 200 delays fell 106/94/0/0 in the four quarters of [0, 20] ms; "
+     "none reached the top quarter: the ceiling is 10 * 2**failures ms (here 20), doubling "
+     "with every failure up to 1000."),
+    (lambda failures, rng: min(1000, rng.random() * 10 * 2 ** failures),
+     "after 8 failure(s), your 200 delays fell 24/18/20/138 in the four quarters of [0, 1000] "
+     "ms; 120 were exactly 1000 ms: cap the ceiling, then draw below it"),
+    (lambda failures, rng: 10 * 2 ** failures, "returned 10 ms without drawing from rng"),
+    (lambda failures, rng: rng.random() * 5, "after 0 failure(s), your 200 delays fell "
+     "106/94/0/0 in the four quarters of [0, 10] ms; none reached the top quarter"),
+    (lambda failures, rng: "x", "backoff_ms(0, rng) returned 'x': it must return a number of "
+                                "milliseconds"),
+    (lambda failures, rng: -1, "backoff_ms(0, rng) returned -1 ms (rng seeded 0); after 0 "
+                               "failure(s) a delay must lie in [0, 10] ms"),
 ])
 def test_backoff_failures(answer: Any, sentence: str) -> None:
-    check_fails("backoff-delays", answer, sentence)
+    check_fails(BACKOFF, answer, sentence)
+
+
+@pytest.mark.parametrize("answer", [
+    lambda failures, rng: rng.uniform(0, min(1000, 10 * 2 ** failures)),
+    lambda failures, rng: rng.randint(0, min(1000, 10 * 2 ** failures)),  # whole milliseconds
+    lambda failures, rng: round(rng.random() * ceiling(failures)),
+])
+def test_backoff_other_right_answers_pass(answer: Any) -> None:
+    result = exercise(BACKOFF).check(answer)
+    assert result.passed, result.message
 
 
 # -- the same increment with the official SDK: wrong answers fail, other right answers pass --

@@ -25,7 +25,7 @@ import httpx
 from statelab.dapr.components import Component
 from statelab.dapr.http import Response, StateAPI
 from statelab.dapr.service import SaveItem, StateService
-from statelab.exercises.framework import RequestBudgetExceeded
+from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run_answer
 from statelab.server.transport import DEFAULT_BASE_URL, StateTransport
 from statelab.stores.redis.model import RedisModelStore
 
@@ -87,6 +87,17 @@ class Lab:
             if step.after == len(self.requests):
                 step.action(self.service)
 
+    def answer(self, case: int, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run the learner's *fn* (with :func:`run_answer`) in schedule *case*; if it raises,
+        the failure says which schedule it was and which requests led there (as
+        :meth:`SdkLab.answer <statelab.exercises.sdk_lab.SdkLab.answer>` does for calls)."""
+        try:
+            return run_answer(fn, *args)
+        except CheckFailed as failure:
+            said = str(failure).rstrip(".?") + ("?" if str(failure).endswith("?") else ".")
+            raise CheckFailed(f"schedule {case}: {said} Your requests and Dapr's answers: "
+                              f"{self.transcript()}.") from None
+
     def transcript(self) -> str:
         """The learner's requests and Dapr's answers, numbered, for a check's message:
         ``1 GET hits -> 200; 2 POST statestore [hits, etag '1', first-write] -> 409``;
@@ -137,7 +148,32 @@ def describe_request(request: httpx.Request) -> str:
         said += f" (If-Match {if_match!r})"
     if request.method == "POST" and tail.count("/") == 0:
         said += _describe_items(request.content)
+    if request.method == "POST" and tail.endswith("/transaction"):
+        said += _describe_operations(request.content)
     return said
+
+
+def _describe_operations(content: bytes) -> str:
+    """`` [upsert a, etag '1'; delete b]`` for the operations of a transaction body that
+    parses (nothing for an empty or unreadable one: the answer says what Dapr made of it)."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return " (a body that is not JSON)"
+    operations = body.get("operations") if isinstance(body, dict) else None
+    if not isinstance(operations, list) or not operations:
+        return ""
+    parts = []
+    for operation in operations:
+        request = operation.get("request") if isinstance(operation, dict) else None
+        if not isinstance(request, dict):
+            parts.append(repr(operation))
+            continue
+        said = [f"{operation.get('operation')} {request.get('key')}"]
+        if "etag" in request:
+            said.append(f"etag {request['etag']!r}")
+        parts.append(", ".join(said))
+    return " [" + "; ".join(parts) + "]"
 
 
 def _describe_items(content: bytes) -> str:
@@ -164,17 +200,43 @@ def _describe_items(content: bytes) -> str:
 
 
 def say_runs(lines: Sequence[str]) -> str:
-    """Numbered lines joined with ``; ``; three or more alike in a row are said once."""
-    runs: list[tuple[int, int, str]] = []
-    for number, text in enumerate(lines, 1):
-        if runs and runs[-1][2] == text:
-            runs[-1] = (runs[-1][0], number, text)
-        else:
-            runs.append((number, number, text))
+    """Numbered lines joined with ``; ``; three or more alike in a row are said once, and so
+    are three or more pairs (or triples) alike in a row (a loop of read, refused write, read,
+    ...)."""
     said: list[str] = []
-    for first, last, text in runs:
-        if last - first < 2:
-            said += [f"{number} {text}" for number in range(first, last + 1)]
-        else:
-            said.append(f"{first}-{last} {text} ({last - first + 1} times)")
+    index = 0
+    while index < len(lines):
+        text = lines[index]
+        same = _repeats(lines, index, 1)
+        if same >= 3:
+            said.append(f"{index + 1}-{index + same} {text} ({same} times)")
+            index += same
+            continue
+        pairs = _repeats(lines, index, 2)
+        if pairs >= 3:
+            last = index + 2 * pairs
+            said.append(f"{index + 1}-{last} alternately {text} and {lines[index + 1]} "
+                        f"({pairs} times each)")
+            index = last
+            continue
+        triples = _repeats(lines, index, 3)  # read, read, refused transaction, ...
+        if triples >= 3:
+            last = index + 3 * triples
+            said.append(f"{index + 1}-{last} in turn {text}, {lines[index + 1]} and "
+                        f"{lines[index + 2]} ({triples} times each)")
+            index = last
+            continue
+        said.append(f"{index + 1} {text}")
+        index += 1
     return "; ".join(said) or "no requests"
+
+
+def _repeats(lines: Sequence[str], start: int, period: int) -> int:
+    """How many times the *period* lines from *start* occur in a row there."""
+    block = list(lines[start:start + period])
+    if len(block) < period or (period > 1 and len(set(block)) == 1):
+        return 1
+    count = 1
+    while list(lines[start + count * period:start + (count + 1) * period]) == block:
+        count += 1
+    return count

@@ -1,53 +1,120 @@
 """Notebook 05's exercises: an increment that retries on conflict (with httpx, then with the
 official SDK's ``DaprClient``), and backoff with jitter.
 
-The competing writers act after seeded request numbers, so a failing schedule is reported by
-its number and the moments the other writer got in, and happens again on the next check.
+The competing writers act after each single one of the learner's first requests (and, for the
+httpx increment, each pair of them), then on seeded combinations, so every gap a retry loop has
+is tried and a failing schedule happens again on the next check. A failure says where the other
+writer got in, the learner's requests with Dapr's answers, and what the counter became. The
+backoff check judges the delays' behaviour: the same seed gives the same delay, drawn from the
+generator given, within the ceiling, and spread over the whole range.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
+from itertools import combinations
 from typing import Any
 
+from statelab.dapr.service import SaveItem, StateService
 from statelab.exercises.framework import CheckFailed, Exercise, register, run_answer
 from statelab.exercises.lab import Interference, Lab, competing_increment
 
 
+def increment_cases(seed: int, longest: int = 6, seeded: int = 6) -> list[list[int]]:
+    """Where competing writers act in the httpx increment's check: no writer, then after each
+    single request and each pair of requests among the learner's first *longest* (a right
+    answer's first three attempts: every gap, and every "a second conflict on the retry"),
+    then *seeded* random combinations further out."""
+    singles = increment_schedules(seed, longest, seeded=0)[1:]
+    pairs = [list(pair) for pair in combinations(range(1, longest + 1), 2)]
+    seeded_combos = increment_schedules(seed, longest, seeded)[longest + 1:]
+    return [[], *singles, *pairs, *seeded_combos]
+
+
+def etag_increment(key: str, store: str = "statestore") -> Callable[[StateService], None]:
+    """Another well-behaved writer that saves with the ETag it read and no concurrency option
+    (Redis checks an ETag all the same). Unlike a first-write save, it leaves no sticky
+    first-write flag, so a later save without an ETag overwrites it with a 204."""
+    def act(service: StateService) -> None:
+        current = service.get(store, key)
+        value = 0 if current is None else json.loads(current.data.decode("utf-8"))
+        etag = None if current is None else current.etag or None
+        service.save(store, [SaveItem(key, value + 1, etag=etag)])
+    return act
+
+
+#: Each round of schedules: the counter's start (None: missing) and the other writer. A
+#: missing key is raced by first-write creators, which makes Dapr's Redis store answer 500
+#: to the loser (two creators without first-write would both succeed, on real Dapr too).
+ROUNDS: tuple[tuple[int | None, Callable[[str], Callable[[StateService], None]]], ...] = (
+    (10, etag_increment), (10, competing_increment), (None, competing_increment))
+
+
 def _check_increment(fn: Callable[..., Any]) -> str:
-    rng = random.Random(5)
-    for case in range(8):
-        # After the learner's 1st, 3rd, ... request a competitor may increment the counter.
-        points = sorted(rng.sample(range(1, 12), rng.randint(0, 4)))
-        writers = [Interference(p, competing_increment("hits")) for p in points]
-        with Lab(interference=writers) as lab:
-            lab.save("hits", 10)
-            run_answer(fn, lab.client, "hits")
-            happened = [p for p in points if p <= len(lab.requests)]
-            expected = 10 + 1 + len(happened)
-            got = lab.value("hits")
-            if got != expected:
-                moments = ", ".join(f"your request {p} ({lab.requests[p - 1].method})"
-                                    for p in happened) or "none of your requests"
-                raise CheckFailed(
-                    f"schedule {case}: another writer incremented the counter right after "
-                    f"{moments}; the counter ends at {got}, expected {expected}: "
-                    + ("an update was lost" if got < expected else "you added more than one"))
-    return "no update lost on 8 seeded schedules with competing writers."
+    schedules = increment_cases(seed=5)
+    case = 0
+    for start, writer in ROUNDS:
+        for points in schedules:
+            writers = [Interference(p, writer("hits")) for p in points]
+            with Lab(interference=writers) as lab:
+                if start is not None:
+                    lab.save("hits", start)
+                lab.answer(case, fn, lab.client, "hits")
+                happened = [p for p in points if p <= len(lab.requests)]
+                expected = (start or 0) + 1 + len(happened)
+                got = lab.value("hits")
+                if got != expected:
+                    raise CheckFailed(_increment_failure(lab, case, start, happened, got,
+                                                         expected))
+            case += 1
+    return (f"no update lost on {case} schedules: another writer after each of your first 6 "
+            "requests, after each pair of them and on seeded combinations, starting from a "
+            "counter and from a missing key.")
+
+
+def your_requests(numbers: list[int]) -> str:
+    """``your request 2``, ``your requests 1 and 3``, ``your requests 1, 3 and 5``."""
+    if len(numbers) == 1:
+        return f"your request {numbers[0]}"
+    return f"your requests {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
+
+
+def _increment_failure(lab: Lab, case: int, start: int | None, happened: list[int],
+                       got: Any, expected: int) -> str:
+    """What happened in one failed schedule: the start, where the other writer got in, the
+    learner's requests with Dapr's answers, and what the counter holds."""
+    before = f"the counter held {start}" if start is not None else "the key was missing"
+    other = (f"another writer incremented it right after {your_requests(happened)}"
+             if happened else "no other writer got in")
+    writes = [answer.status for request, answer in zip(lab.requests, lab.answers, strict=False)
+              if request.method != "GET"]
+    if 204 not in writes:
+        refused = f" (Dapr answered {writes[-1]} to your last save)" if writes else ""
+        verdict = f"your function returned without saving its increment{refused}"
+    elif isinstance(got, int) and got < expected:
+        verdict = "a save that Dapr accepted overwrote the other writer's increment"
+    else:
+        verdict = "that is not one increment per writer"
+    return (f"schedule {case}: {before}; {other}. Your requests and Dapr's answers: "
+            f"{lab.transcript()}. The counter holds {got!r}, expected {expected}: {verdict}.")
 
 
 register(Exercise(
     id="increment-with-retry", notebook="05-retry-on-conflict",
     title="Increment a counter without losing updates",
     task="""
-    Write `increment(client, key)`: add 1 to the integer under `key` (missing counts as 0),
-    safely while other writers do the same. Use the ETag and retry on conflicts.
+    Write `increment(client, key)`: add 1 to the integer under `key` in `statestore` (a
+    missing key counts as 0), safely while other writers do the same. Save with the ETag you
+    read and first-write, and retry on conflicts: `409` when your ETag is stale, and `500`
+    when the key was missing and another writer created it before your save.
     """,
     hints=("Read the value and its ETag, write value + 1 with that ETag and first-write.",
-           "On 409, someone wrote in between: read again (fresh value, fresh ETag) and retry.",
+           "On 409 someone wrote in between: read again (fresh value, fresh ETag) and retry. A "
+           "500 on a key that was missing means someone created it first: the same retry.",
            "while True: reply = get; etag = reply.headers.get('etag'); value = ...; save with "
-           "etag; if 204: return; if 409: continue; else raise"),
+           "etag and first-write; if 204: return; if 409 or 500: continue; else raise"),
     solution_code="""
     def increment(client, key):
         while True:
@@ -65,33 +132,88 @@ register(Exercise(
     checker=_check_increment))
 
 
+#: The delays of one failure count are drawn from generators seeded 0..SEEDS-1.
+SEEDS = 200
+
+
 def _check_backoff(fn: Callable[..., Any]) -> str:
     for failures in range(12):
         ceiling = min(1000.0, 10.0 * 2 ** failures)
-        delays = [run_answer(fn, failures, random.Random(seed)) for seed in range(200)]
-        if any(not isinstance(d, (int, float)) for d in delays):
-            raise CheckFailed("backoff_ms must return a number of milliseconds")
-        if min(delays) < 0 or max(delays) > ceiling:
-            raise CheckFailed(f"after {failures} failure(s) delays must lie in [0, {ceiling:g}] "
-                              f"ms; you returned values up to {max(delays):g}")
-        if len(set(delays)) < 50:
-            raise CheckFailed(f"after {failures} failure(s) your delays hardly vary: use the "
-                              "random generator for jitter, so writers stop colliding in step")
-        if max(delays) < ceiling * 0.8:
-            raise CheckFailed(f"after {failures} failure(s) delays should reach close to "
-                              f"{ceiling:g} ms (full jitter: uniform in [0, ceiling])")
-    return "delays grow exponentially from 10 ms, are capped at 1 s, and are fully jittered."
+        delays = [_one_delay(fn, failures, seed, ceiling) for seed in range(SEEDS)]
+        _judge_spread(failures, ceiling, delays)
+    return (f"on {SEEDS} seeded generators per failure count (0 to 11), your delays repeat for "
+            "the same seed, come from the generator you are given, stay within [0, "
+            "min(1000, 10 * 2**failures)] ms and spread uniformly over it (full jitter).")
+
+
+def _one_delay(fn: Callable[..., Any], failures: int, seed: int, ceiling: float) -> float:
+    """The learner's delay for *failures* with a generator seeded *seed*, after checking that
+    it is a number in range, drawn from that generator, and the same for the same seed."""
+    rng = random.Random(seed)
+    delay = run_answer(fn, failures, rng)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise CheckFailed(f"backoff_ms({failures}, rng) returned {delay!r}: it must return a "
+                          "number of milliseconds")
+    if not 0 <= delay <= ceiling:
+        raise CheckFailed(f"backoff_ms({failures}, rng) returned {delay:g} ms (rng seeded "
+                          f"{seed}); after {failures} failure(s) a delay must lie in "
+                          f"[0, {ceiling:g}] ms, the ceiling min(1000, 10 * 2**failures)")
+    again = run_answer(fn, failures, random.Random(seed))
+    if again != delay:
+        raise CheckFailed(f"backoff_ms({failures}, rng) returned {delay:g} ms, then {_ms(again)} "
+                          f"for a generator seeded the same ({seed}): draw from rng only "
+                          "(not the global random module), so a seeded run repeats")
+    if rng.getstate() == random.Random(seed).getstate():
+        raise CheckFailed(f"backoff_ms({failures}, rng) returned {delay:g} ms without drawing "
+                          "from rng (its state did not change): the jitter must come from the "
+                          "generator you are given")
+    return float(delay)
+
+
+def _ms(delay: Any) -> str:
+    """``12.5 ms`` for a number, its repr for anything else."""
+    if isinstance(delay, (int, float)) and not isinstance(delay, bool):
+        return f"{delay:g} ms"
+    return repr(delay)
+
+
+def _judge_spread(failures: int, ceiling: float, delays: list[float]) -> None:
+    """Full jitter spreads the delays uniformly over [0, ceiling]: each quarter of the range
+    gets about a quarter of them (a uniform draw of 200 puts 10% to 40% in each, on every
+    seed set a right answer can meet)."""
+    quarters = [0, 0, 0, 0]
+    for delay in delays:
+        quarters[min(3, int(4 * delay / ceiling))] += 1
+    if all(SEEDS * 0.1 <= count <= SEEDS * 0.4 for count in quarters):
+        return
+    said = "/".join(str(count) for count in quarters)
+    where = (f"after {failures} failure(s), your {SEEDS} delays fell {said} in the four "
+             f"quarters of [0, {ceiling:g}] ms")
+    if quarters[0] + quarters[1] == 0:
+        why = (f"none was below {ceiling / 2:g} ms: that is equal jitter (half the ceiling "
+               "plus a random half); full jitter draws from the whole range")
+    elif (at_cap := delays.count(ceiling)) > SEEDS * 0.1:
+        why = (f"{at_cap} were exactly {ceiling:g} ms: cap the ceiling, then draw below it, "
+               "rather than capping a delay drawn from a larger range")
+    elif quarters[3] == 0:
+        why = (f"none reached the top quarter: the ceiling is 10 * 2**failures ms (here "
+               f"{ceiling:g}), doubling with every failure up to 1000")
+    else:
+        why = "full jitter draws uniformly from the whole range, about a quarter in each"
+    raise CheckFailed(f"{where}; {why}.")
 
 
 register(Exercise(
     id="backoff-delays", notebook="05-retry-on-conflict",
     title="Exponential backoff with full jitter",
     task="""
-    Write `backoff_ms(failures, rng)`: the delay before the next retry, in milliseconds, drawn
-    uniformly between 0 and min(1000, 10 * 2**failures), using `rng.random()`.
+    Write `backoff_ms(failures, rng)`: the delay before the next retry, in milliseconds (a
+    float, or a whole number of milliseconds), drawn uniformly between 0 and
+    min(1000, 10 * 2**failures) from `rng`, the `random.Random` generator you are given.
     """,
     hints=("The ceiling doubles with every failure, up to a cap.",
-           "Full jitter: pick uniformly in [0, ceiling], not ceiling plus noise.",
+           "Full jitter: pick uniformly in [0, ceiling], not ceiling plus noise, and draw from "
+           "`rng`, not from the `random` module, so a seeded run repeats.",
            "return rng.random() * min(1000, 10 * 2 ** failures)"),
     solution_code="""
     def backoff_ms(failures, rng):
