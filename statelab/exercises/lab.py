@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
@@ -29,8 +29,8 @@ from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run
 from statelab.server.transport import DEFAULT_BASE_URL, StateTransport
 from statelab.stores.redis.model import RedisModelStore
 
-__all__ = ["MAX_REQUESTS", "Interference", "Lab", "competing_increment", "describe_request",
-           "say_runs"]
+__all__ = ["MAX_REQUESTS", "Interference", "Lab", "LabClock", "competing_increment",
+           "describe_request", "say_runs"]
 
 #: More requests than any correct answer sends: past it, the learner's loop never ends.
 MAX_REQUESTS = 60
@@ -43,6 +43,28 @@ class Interference:
     after: int
     action: Callable[[StateService], None]
 
+
+
+@dataclass
+class LabClock:
+    """A replicated store's time in microseconds, moved only by the lab: 1 ms before each of
+    the learner's requests (``Lab(tick=clock.tick)``) and by each strong write's wait for the
+    replicas (``ReplicatedStore(clock_us=clock, wait=clock.wait)``), so a strong write answers
+    once every replica has it, as in the sidecar, and every check runs the same way."""
+
+    now_us: int = 0
+    #: Each strong write's wait, in the order they happened.
+    waits: list[int] = field(default_factory=list)
+
+    def __call__(self) -> int:
+        return self.now_us
+
+    def tick(self) -> None:
+        self.now_us += 1000
+
+    def wait(self, delay_us: int) -> None:
+        self.waits.append(delay_us)
+        self.now_us += delay_us
 
 class Lab:
     """A fresh state service and an ``httpx.Client`` on it, recording every request.

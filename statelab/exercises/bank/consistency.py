@@ -13,51 +13,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from statelab.dapr.components import Component
 from statelab.dapr.service import SaveItem, StateService
 from statelab.exercises.bank.retry import increment_schedules, your_requests
 from statelab.exercises.framework import CheckFailed, Exercise, register, run_answer
-from statelab.exercises.lab import Interference, Lab
+from statelab.exercises.lab import Interference, Lab, LabClock
 from statelab.latency import Latency
 from statelab.stores.replicated import ReplicatedStore
 
 STORE = "replicated"
 
 
-@dataclass
-class _Clock:
-    """The replicated store's time in microseconds, moved only by the lab: 1 ms per learner
-    request, and by each strong write's wait for the replicas (recorded in :attr:`waits`)."""
-
-    now_us: int = 0
-    waits: list[int] = field(default_factory=list)
-
-    def __call__(self) -> int:
-        return self.now_us
-
-    def tick(self) -> None:
-        self.now_us += 1000
-
-    def wait(self, delay_us: int) -> None:
-        self.waits.append(delay_us)
-        self.now_us += delay_us
-
-
 def _replicated_lab(lag_ms: float, interference: Sequence[Interference] = ()
-                    ) -> tuple[Lab, _Clock]:
+                    ) -> tuple[Lab, LabClock]:
     """A lab whose store ``replicated`` has two replicas *lag_ms* behind the primary, and the
     clock it runs on."""
-    clock = _Clock()
+    clock = LabClock()
     store = ReplicatedStore(replicas=2, lag=Latency("fixed", lag_ms), seed=3,
                             clock_us=clock, wait=clock.wait)
     lab = Lab([Component.around(store, STORE)], interference=interference, tick=clock.tick)
     return lab, clock
 
 
-def _settle(clock: _Clock, lag_ms: float) -> None:
+def _settle(clock: LabClock, lag_ms: float) -> None:
     """Let every write so far reach the replicas (the checker's own setup, before the learner
     starts)."""
     clock.now_us += round(lag_ms * 1000) + 1000

@@ -25,7 +25,7 @@ from typing import Any
 from statelab.dapr.components import Component
 from statelab.dapr.service import SaveItem, StateService
 from statelab.exercises.framework import CheckFailed, Exercise, register, run_answer
-from statelab.exercises.lab import MAX_REQUESTS, Interference, Lab
+from statelab.exercises.lab import MAX_REQUESTS, Interference, Lab, LabClock
 from statelab.latency import Latency
 from statelab.stores.redis.model import ModelHash
 from statelab.stores.replicated import ReplicatedStore
@@ -53,9 +53,9 @@ class ReplicaWatch:
     replica has it. Competing writers (*interference*) act after the moment is recorded."""
 
     def __init__(self, key: str, interference: Sequence[Interference] = ()) -> None:
-        self.now_us = 0
+        self.clock = LabClock()
         self.store = ReplicatedStore(replicas=2, lag=Latency("fixed", LAG_MS), seed=8,
-                                     clock_us=lambda: self.now_us, wait=self.wait)
+                                     clock_us=self.clock, wait=self.clock.wait)
         self.moments: list[Moment] = []
         watch = [Interference(n, self.record) for n in range(1, MAX_REQUESTS + 2)]
         self.lab = Lab([Component.around(self.store, "statestore")],
@@ -63,11 +63,8 @@ class ReplicaWatch:
         service = self.lab.service
         self.stored_key = service.modified_key(service.component("statestore"), key)
 
-    def wait(self, delay_us: int) -> None:
-        self.now_us += delay_us
-
     def tick(self) -> None:
-        self.now_us += 1000
+        self.clock.tick()
         self.moments.append(Moment(self.store.primary.entry(self.stored_key)))
 
     def record(self, service: StateService) -> None:
@@ -82,7 +79,7 @@ class ReplicaWatch:
         primary = None if entry is None else (entry.data, entry.version)
         lagging = []
         for replica in self.store.replicas:
-            replica.catch_up(self.now_us)
+            replica.catch_up(self.clock.now_us)
             if replica.data.get(self.stored_key) != primary:
                 lagging.append(replica.name)
         return lagging
