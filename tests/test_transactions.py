@@ -317,16 +317,18 @@ def any_error(error: Any) -> bool:
     (sdk_transfer_with(set(), any_error),
      "schedule 1: another writer added 1 to alice after your call 1. Your calls and Dapr's "
      "answers: 1 GetState(alice) -> OK; 2 GetState(bob) -> OK; 3 ExecuteStateTransaction("
-     "upsert alice, upsert bob) -> OK. Now alice=70, bob=80; expected alice=71, bob=80."),
+     "upsert alice, upsert bob) -> OK. Now alice=70, bob=80; expected alice=71, bob=80: "
+     "alice gave 31, bob received 30: 1 vanished."),
     (sdk_transfer_with({"alice"}, any_error),
      "schedule 4: another writer added 1 to bob after your call 2. Your calls and Dapr's "
      "answers: 1 GetState(alice) -> OK; 2 GetState(bob) -> OK; 3 ExecuteStateTransaction("
      "upsert alice, etag, upsert bob) -> OK. Now alice=70, bob=80; expected alice=70, "
-     "bob=81."),
+     "bob=81: alice gave 30, bob received 29: 1 vanished."),
     (sdk_transfer_with({"alice", "bob"}, aborted),
      "schedule 1: your function raised DaprGrpcError INTERNAL: error while executing state "
      "transaction: "),
-    (sdk_two_guarded_saves, "Now alice=40, bob=81; expected alice=70, bob=81."),
+    (sdk_two_guarded_saves, "Now alice=40, bob=81; expected alice=70, bob=81: alice gave "
+                            "60, bob received 30: 30 vanished."),
 ])
 def test_sdk_transfer_failures(answer: Any, sentence: str) -> None:
     check_fails(SDK, answer, sentence)

@@ -30,7 +30,7 @@ from statelab.server.transport import DEFAULT_BASE_URL, StateTransport
 from statelab.stores.redis.model import RedisModelStore
 
 __all__ = ["MAX_REQUESTS", "Interference", "Lab", "LabClock", "competing_increment",
-           "describe_request", "say_runs"]
+           "answer_in_schedule", "describe_request", "say_runs"]
 
 #: More requests than any correct answer sends: past it, the learner's loop never ends.
 MAX_REQUESTS = 60
@@ -113,12 +113,7 @@ class Lab:
         """Run the learner's *fn* (with :func:`run_answer`) in schedule *case*; if it raises,
         the failure says which schedule it was and which requests led there (as
         :meth:`SdkLab.answer <statelab.exercises.sdk_lab.SdkLab.answer>` does for calls)."""
-        try:
-            return run_answer(fn, *args)
-        except CheckFailed as failure:
-            said = str(failure).rstrip(".?") + ("?" if str(failure).endswith("?") else ".")
-            raise CheckFailed(f"schedule {case}: {said} Your requests and Dapr's answers: "
-                              f"{self.transcript()}.") from None
+        return answer_in_schedule(case, fn, args, self.transcript, "requests")
 
     def transcript(self) -> str:
         """The learner's requests and Dapr's answers, numbered, for a check's message:
@@ -262,3 +257,16 @@ def _repeats(lines: Sequence[str], start: int, period: int) -> int:
     while list(lines[start + count * period:start + (count + 1) * period]) == block:
         count += 1
     return count
+
+
+def answer_in_schedule(case: int, fn: Callable[..., Any], args: Sequence[Any],
+                       transcript: Callable[[], str], what: str) -> Any:
+    """Run the learner's *fn* with :func:`run_answer`; if it raises (or runs out of
+    requests), the failure names schedule *case* and quotes the *transcript* of its *what*
+    ("requests", "calls") and Dapr's answers."""
+    try:
+        return run_answer(fn, *args)
+    except CheckFailed as failure:
+        said = str(failure).rstrip(".?") + ("?" if str(failure).endswith("?") else ".")
+        raise CheckFailed(f"schedule {case}: {said} Your {what} and Dapr's answers: "
+                          f"{transcript()}.") from None

@@ -30,8 +30,8 @@ from dapr.conf import settings
 from statelab.dapr.components import Component
 from statelab.dapr.http import StateAPI
 from statelab.dapr.service import SaveItem
-from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run_answer
-from statelab.exercises.lab import MAX_REQUESTS, Interference, say_runs
+from statelab.exercises.framework import RequestBudgetExceeded
+from statelab.exercises.lab import MAX_REQUESTS, Interference, answer_in_schedule, say_runs
 from statelab.server.sidecar import Sidecar, serve
 from statelab.stores.redis.model import RedisModelStore
 
@@ -146,12 +146,7 @@ class SdkLab:
     def answer(self, case: int, fn: Callable[..., Any], *args: Any) -> Any:
         """Run the learner's *fn* (with :func:`run_answer`) in schedule *case*; if it raises,
         the failure says which schedule it was and which calls led there."""
-        try:
-            return run_answer(fn, *args)
-        except CheckFailed as failure:
-            said = str(failure).rstrip(".?") + ("?" if str(failure).endswith("?") else ".")
-            raise CheckFailed(f"schedule {case}: {said} Your calls and Dapr's answers: "
-                              f"{self.transcript()}.") from None
+        return answer_in_schedule(case, fn, args, self.transcript, "calls")
 
     def observe(self, rpc: str, request: Any) -> SdkCall:
         """Record a call before it is sent; past the budget, refuse it in the learner's code."""

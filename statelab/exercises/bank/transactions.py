@@ -228,7 +228,8 @@ def _check_sdk_transfer(fn: Callable[..., Any]) -> str:
             raise CheckFailed(
                 f"schedule {case}: another writer added 1 to {moments}. Your calls and "
                 f"Dapr's answers: {lab.transcript()}. Now alice={got[0]!r}, bob={got[1]!r}; "
-                f"expected alice={expected[0]}, bob={expected[1]}.")
+                f"expected alice={expected[0]}, bob={expected[1]}: "
+                f"{money_verdict(('alice', 'bob'), got, expected, 30)}.")
     return (f"the transfer was atomic and retried on {len(schedules)} schedules with a "
             "competing writer on either key after each of your calls.")
 
