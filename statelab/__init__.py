@@ -42,6 +42,7 @@ __all__ = [
     "exercise",
     "load_components",
     "progress",
+    "recap",
     "start",
 ]
 
@@ -64,6 +65,7 @@ _LAZY = {
     "analyse": "statelab.analysis.races",
     "exercise": "statelab.exercises",
     "progress": "statelab.exercises",
+    "recap": "statelab.exercises",
     "load_components": "statelab.dapr.components",
     "start": "statelab.server.sidecar",
 }
@@ -82,7 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover
         SidecarError,
         StatelabError,
     )
-    from statelab.exercises import exercise, progress
+    from statelab.exercises import exercise, progress, recap
     from statelab.latency import Latency
     from statelab.server.sidecar import Sidecar, start
     from statelab.server.transport import StateTransport

@@ -169,7 +169,7 @@ def serve_jupyter(app: str, base_dir: Path, files: Iterable[Path], server_class:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     _require_browser_tools()  # no server to start if the browser is missing
-    files = [*NOTEBOOKS, ROOT / "notebooks" / "nbval-sanitize.cfg"]
+    files = [*NOTEBOOKS, ROOT / "notebooks" / "nbval-sanitize.cfg", ROOT / "notebooks" / "glossary.md"]
     yield from serve_jupyter("jupyterlab", tmp_path_factory.mktemp("jupyterlab"), files, Lab)
 
 

@@ -12,6 +12,7 @@ from statelab.exercises.lab import (
     MAX_REQUESTS,
     Interference,
     Lab,
+    Timeout,
     competing_increment,
     say_runs,
 )
@@ -151,3 +152,23 @@ def test_a_transaction_is_described_by_its_operations() -> None:
         assert lab.transcript() == (
             "1 POST transaction [upsert a, etag '1'; delete b; 'odd'] -> 400; "
             "2 POST transaction (a body that is not JSON) -> 400")
+
+
+def test_a_timeout_after_dapr_handled_the_request_loses_only_the_answer() -> None:
+    with Lab(interference=[Interference(1, competing_increment("n"))],
+             timeouts=[Timeout(1, reached=True)]) as lab:
+        with pytest.raises(httpx.ReadTimeout, match="the answer was lost"):
+            lab.client.post("/v1.0/state/statestore", json=[{"key": "n", "value": 5}])
+        assert lab.value("n") == 6  # saved, then the other writer incremented it
+        assert lab.transcript() == "1 POST statestore [n] -> 204, answer lost (ReadTimeout)"
+
+
+def test_a_timeout_before_the_request_reached_dapr_changes_nothing() -> None:
+    with Lab(interference=[Interference(1, competing_increment("n"))],
+             timeouts=[Timeout(1, reached=False)]) as lab:
+        with pytest.raises(httpx.ReadTimeout, match="never reached Dapr"):
+            lab.client.post("/v1.0/state/statestore", json=[{"key": "n", "value": 5}])
+        assert lab.value("n") == 1  # only the other writer's increment, after the request
+        lab.client.get("/v1.0/state/statestore/n")
+        assert lab.transcript() == ("1 POST statestore [n] -> never reached Dapr (ReadTimeout); "
+                                    "2 GET n -> 200")

@@ -112,3 +112,20 @@ def test_template_sections(path: Path) -> None:
                    "On real Dapr"):
         assert needle in markdown, f"missing template section {needle!r}"
     assert re.search(r"\*\*Time:?\*\*|about \d+ minutes", markdown), "say how long it takes"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_lesson_ends_with_its_recap(path: Path) -> None:
+    """Notebooks 01-08 end with their recap quiz, before Key points (issue 12); the appendix
+    has none."""
+    from statelab.exercises.quiz import recaps
+
+    cells = load(path)["cells"]
+    calls = [n for n, c in enumerate(cells)
+             if c["cell_type"] == "code" and f'statelab.recap("{path.stem}")' in source(c)]
+    if path.stem not in {r.notebook for r in recaps()}:
+        assert not calls
+        return
+    key_points = next(n for n, c in enumerate(cells)
+                      if c["cell_type"] == "markdown" and source(c).startswith("## Key points"))
+    assert len(calls) == 1 and calls[0] < key_points

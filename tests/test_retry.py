@@ -16,7 +16,8 @@ from dapr.clients.grpc._state import Concurrency, StateOptions
 from statelab.exercises.framework import exercise, exercises
 
 MODULE = "statelab.exercises.bank.retry"
-IDS = ["increment-with-retry", "backoff-delays", "sdk-increment-with-retry"]
+IDS = ["increment-with-retry", "backoff-delays", "sdk-increment-with-retry",
+       "increment-after-timeout"]
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
@@ -304,8 +305,8 @@ def sdk_check_then_act(client: Any, key: str) -> None:
                                  "increment."),
     (sdk_retrying_without_reading_again, "your function sent more than 60 requests; does a "
                                          "loop ever end? Your calls and Dapr's answers: 1 "
-                                         "GetState(hits) -> OK; 2-60 SaveState(hits, stale etag '1') "
-                                         "-> ABORTED (59 times)."),
+                                         "GetState(hits) -> OK; 2-60 SaveState(hits, "
+                                         "stale etag '1') -> ABORTED (59 times)."),
     (sdk_fresh_etag_stale_value, "an increment was lost"),
     (sdk_check_then_act, "2 GetState(hits) -> OK. The counter holds 11, expected 12: your "
                          "function returned without saving its increment."),
@@ -346,4 +347,265 @@ def sdk_bulk_read_and_error_code(client: Any, key: str) -> None:
                                     sdk_bulk_read_and_error_code])
 def test_sdk_increment_other_right_answers_pass(answer: Any) -> None:
     result = exercise(SDK).check(answer)
+    assert result.passed, result.message
+
+
+# -- an increment whose answer may be lost: wrong answers fail, other right answers pass --
+
+TIMEOUT = "increment-after-timeout"
+
+
+def read_answered(client: Any, url: str) -> httpx.Response:
+    """A read, sent again while it times out (a read changes nothing)."""
+    while True:
+        try:
+            return client.get(url)
+        except httpx.TimeoutException:
+            continue
+
+
+def tagged_item(key: str, reply: httpx.Response, op_id: str) -> dict[str, Any]:
+    counter = reply.json()
+    return {"key": key, "etag": reply.headers["etag"],
+            "value": {"count": counter["count"] + 1, "ops": [*counter["ops"], op_id]},
+            "options": {"concurrency": "first-write"}}
+
+
+def retrying_blindly(client: Any, key: str, op_id: str) -> None:
+    """Retries a timed-out save from a fresh read, never asking whether it landed."""
+    while True:
+        try:
+            reply = client.get(f"{STATE}/{key}")
+            saved = client.post(STATE, json=[tagged_item(key, reply, op_id)])
+        except httpx.TimeoutException:
+            continue
+        if saved.status_code == 204:
+            return
+
+
+def giving_up_after_a_timeout(client: Any, key: str, op_id: str) -> None:
+    while True:
+        reply = read_answered(client, f"{STATE}/{key}")
+        try:
+            saved = client.post(STATE, json=[tagged_item(key, reply, op_id)])
+        except httpx.TimeoutException:
+            return  # "it probably landed"
+        if saved.status_code == 204:
+            return
+
+
+def not_handling_timeouts(client: Any, key: str, op_id: str) -> None:
+    while True:
+        reply = read_answered(client, f"{STATE}/{key}")
+        if client.post(STATE, json=[tagged_item(key, reply, op_id)]).status_code == 204:
+            return
+
+
+def swallowing_every_error_of_a_save(client: Any, key: str, op_id: str) -> None:
+    while True:
+        reply = read_answered(client, f"{STATE}/{key}")
+        try:
+            client.post(STATE, json=[tagged_item(key, reply, op_id)]).raise_for_status()
+            return
+        except httpx.HTTPStatusError:
+            continue  # a conflict: go round again
+        except:  # noqa: E722 - the mistake under test: the timeout is swallowed as success
+            return
+
+
+def checking_the_last_id_only(client: Any, key: str, op_id: str) -> None:
+    """Asks whether the save landed, but looks at the newest id only."""
+    while True:
+        try:
+            reply = client.get(f"{STATE}/{key}")
+            if reply.json()["ops"][-1:] == [op_id]:
+                return
+            saved = client.post(STATE, json=[tagged_item(key, reply, op_id)])
+        except httpx.TimeoutException:
+            continue
+        if saved.status_code == 204:
+            return
+
+
+def conflict_after_a_timeout_means_it_landed(client: Any, key: str, op_id: str) -> None:
+    """Resends a timed-out save unchanged and takes a 409 to mean its first copy landed."""
+    timed_out = False
+    while True:
+        item = tagged_item(key, read_answered(client, f"{STATE}/{key}"), op_id)
+        while True:
+            try:
+                saved = client.post(STATE, json=[item])
+                break
+            except httpx.TimeoutException:
+                timed_out = True
+        if saved.status_code == 204 or (saved.status_code == 409 and timed_out):
+            return
+
+
+def moved_etag_means_it_landed(client: Any, key: str, op_id: str) -> None:
+    """After a timeout, reads again: the ETag moved, so the save "must have" landed."""
+    while True:
+        reply = read_answered(client, f"{STATE}/{key}")
+        try:
+            saved = client.post(STATE, json=[tagged_item(key, reply, op_id)])
+        except httpx.TimeoutException:
+            again = read_answered(client, f"{STATE}/{key}")
+            if again.headers["etag"] != reply.headers["etag"]:
+                return
+            continue
+        if saved.status_code == 204:
+            return
+
+
+def dropping_the_ids(client: Any, key: str, op_id: str) -> None:
+    while True:
+        reply = read_answered(client, f"{STATE}/{key}")
+        item = tagged_item(key, reply, op_id)
+        item["value"] = reply.json()["count"] + 1
+        if client.post(STATE, json=[item]).status_code == 204:
+            return
+
+
+LOST_409 = ("schedule 22: your request 2 timed out after Dapr answered 409 (the answer was "
+            "lost); another writer incremented the counter right after your request 1. Your "
+            "requests and Dapr's answers: 1 GET hits -> 200; 2 POST statestore [hits, etag '1', "
+            "first-write] -> 409, answer lost (ReadTimeout)")
+
+
+def only_my_id(client: Any, key: str, op_id: str) -> None:
+    """The reference loop, but it keeps only its own id: other writers cannot find theirs."""
+    while True:
+        try:
+            reply = client.get(f"{STATE}/{key}")
+            if op_id in reply.json()["ops"]:
+                return
+            item = tagged_item(key, reply, op_id)
+            item["value"]["ops"] = [op_id]
+            saved = client.post(STATE, json=[item])
+        except httpx.TimeoutException:
+            continue
+        if saved.status_code == 204:
+            return
+
+
+def without_my_id(client: Any, key: str, op_id: str) -> None:
+    """Counts right when nothing times out, but never stores its id."""
+    while True:
+        reply = read_answered(client, f"{STATE}/{key}")
+        item = tagged_item(key, reply, op_id)
+        item["value"]["ops"] = reply.json()["ops"]
+        if client.post(STATE, json=[item]).status_code == 204:
+            return
+
+
+@pytest.mark.parametrize(("answer", "sentence"), [
+    (only_my_id, "schedule 0: none of your requests timed out; no other writer got in. Your "
+     "requests and Dapr's answers: 1 GET hits -> 200; 2 POST statestore [hits, etag '1', "
+     "first-write] -> 204. The count is right (11), but ops holds ['op-mine'], without the ids "
+     "'op-1', 'op-2' of other increments: a writer whose save times out looks for its id "
+     "there."),
+    (without_my_id, "schedule 0: none of your requests timed out; no other writer got in. Your "
+     "requests and Dapr's answers: 1 GET hits -> 200; 2 POST statestore [hits, etag '1', "
+     "first-write] -> 204. The count is right (11), but ops holds ['op-1', 'op-2'], not your "
+     "op_id 'op-mine' once: after a timeout, that id is what tells you whether your save "
+     "landed."),
+    (retrying_blindly, "schedule 21: your request 2 timed out after Dapr answered 204 (the "
+     "answer was lost); no other writer got in. Your requests and Dapr's answers: 1 GET hits "
+     "-> 200; 2 POST statestore [hits, etag '1', first-write] -> 204, answer lost "
+     "(ReadTimeout); 3 GET hits -> 200; 4 POST statestore [hits, etag '2', first-write] -> "
+     "204. The count is 12, expected 11: Dapr applied 2 of your saves, so your one increment "
+     "counted twice."),
+    (giving_up_after_a_timeout, LOST_409 + ". The count is 11, expected 12: Dapr applied none "
+     "of your saves: your increment was lost."),
+    (not_handling_timeouts, "schedule 21: your function raised ReadTimeout: timed out (Dapr "
+     "handled the request; the answer was lost). Your requests and Dapr's answers: 1 GET hits "
+     "-> 200; 2 POST statestore [hits, etag '1', first-write] -> 204, answer lost "
+     "(ReadTimeout)."),
+    (swallowing_every_error_of_a_save, LOST_409 + ". The count is 11, expected 12: Dapr "
+     "applied none of your saves: your increment was lost."),
+    (checking_the_last_id_only, "schedule 23: your request 2 timed out after Dapr answered 204 "
+     "(the answer was lost); another writer incremented the counter right after your request "
+     "2. Your requests and Dapr's answers: 1 GET hits -> 200; 2 POST statestore [hits, etag "
+     "'1', first-write] -> 204, answer lost (ReadTimeout); 3 GET hits -> 200; 4 POST "
+     "statestore [hits, etag '3', first-write] -> 204. The count is 13, expected 12: Dapr "
+     "applied 2 of your saves, so your one increment counted twice."),
+    (conflict_after_a_timeout_means_it_landed, LOST_409 + "; 3 POST statestore [hits, etag "
+     "'1', first-write] -> 409. The count is 11, expected 12: Dapr applied none of your saves: "
+     "your increment was lost."),
+    (moved_etag_means_it_landed, LOST_409 + "; 3 GET hits -> 200. The count is 11, expected "
+     "12: Dapr applied none of your saves: your increment was lost."),
+    (dropping_the_ids, "schedule 0: none of your requests timed out; no other writer got in. "
+     "Your requests and Dapr's answers: 1 GET hits -> 200; 2 POST statestore [hits, etag '1', "
+     "first-write] -> 204. 'hits' holds 11: keep the counter as {\"count\": n, \"ops\": [...]}, "
+     "adding 1 to count and your op_id to ops."),
+])
+def test_increment_after_timeout_failures(answer: Any, sentence: str) -> None:
+    check_fails(TIMEOUT, answer, sentence)
+
+
+def capped_quoted_checks_only_after_a_timeout(client: Any, key: str, op_id: str) -> None:
+    """A for loop with a cap and a quoted key; it asks whether its save landed only after a
+    timeout, and parses the body's text by hand."""
+    url = f"{STATE}/{quote(key, safe='')}"
+    unsure = False
+    for _ in range(30):
+        try:
+            reply = client.get(url)
+        except httpx.TransportError:
+            continue
+        counter = json.loads(reply.text)
+        if unsure and op_id in counter["ops"]:
+            return
+        counter["count"] += 1
+        counter["ops"] = [*counter["ops"], op_id][-20:]
+        try:
+            saved = client.post(STATE, json=[{"key": key, "value": counter,
+                                              "etag": reply.headers["ETag"],
+                                              "options": {"concurrency": "first-write"}}])
+        except httpx.TransportError:
+            unsure = True
+            continue
+        unsure = False  # Dapr answered: 204 done, 409 not applied
+        if saved.is_success:
+            return
+        if saved.status_code != 409:
+            saved.raise_for_status()
+    raise RuntimeError("gave up after 30 attempts")
+
+
+def bulk_reads_and_a_helper(client: Any, key: str, op_id: str) -> None:
+    """Reads with the bulk API and keeps the question "did it land?" in a helper."""
+    def current() -> dict[str, Any]:
+        while True:
+            try:
+                reply = client.post(f"{STATE}/bulk", json={"keys": [key]})
+            except httpx.ReadTimeout:
+                continue
+            item: dict[str, Any] = reply.json()[0]
+            return item
+
+    def landed() -> bool:
+        return op_id in current()["data"]["ops"]
+
+    while True:
+        item = current()
+        data = item["data"]
+        body = [{"key": key, "etag": item["etag"], "options": {"concurrency": "first-write"},
+                 "value": {"count": data["count"] + 1, "ops": [*data["ops"][-19:], op_id]}}]
+        try:
+            saved = client.post(STATE, json=body)
+        except httpx.ReadTimeout:
+            if landed():
+                return
+            continue
+        if saved.status_code == 204:
+            return
+        if saved.status_code != 409:
+            saved.raise_for_status()
+
+
+@pytest.mark.parametrize("answer", [capped_quoted_checks_only_after_a_timeout,
+                                    bulk_reads_and_a_helper])
+def test_increment_after_timeout_other_right_answers_pass(answer: Any) -> None:
+    result = exercise(TIMEOUT).check(answer)
     assert result.passed, result.message

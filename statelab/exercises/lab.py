@@ -29,11 +29,14 @@ from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run
 from statelab.server.transport import DEFAULT_BASE_URL, StateTransport
 from statelab.stores.redis.model import RedisModelStore
 
-__all__ = ["MAX_REQUESTS", "Interference", "Lab", "LabClock", "competing_increment",
+__all__ = ["MAX_REQUESTS", "Interference", "Lab", "LabClock", "Timeout", "competing_increment",
            "answer_in_schedule", "describe_request", "say_runs"]
 
 #: More requests than any correct answer sends: past it, the learner's loop never ends.
 MAX_REQUESTS = 60
+
+#: The answer recorded for a request that timed out before it reached Dapr (status 0: none).
+NO_ANSWER = Response(0)
 
 
 @dataclass
@@ -43,6 +46,22 @@ class Interference:
     after: int
     action: Callable[[StateService], None]
 
+
+@dataclass(frozen=True)
+class Timeout:
+    """The learner's *at*-th request (1-based) times out: its client raises
+    ``httpx.ReadTimeout``. If it *reached* Dapr, Dapr handled it (a save may have been applied)
+    and only the answer was lost; if not, the request was lost on the way. The client cannot
+    tell which, as with a real timeout; competing writers due after that request still run."""
+
+    at: int
+    reached: bool
+
+    def describe(self) -> str:
+        """``your request 2 timed out after Dapr handled it (the answer was lost)``."""
+        if self.reached:
+            return f"your request {self.at} timed out after Dapr handled it (the answer was lost)"
+        return f"your request {self.at} timed out before it reached Dapr"
 
 
 @dataclass
@@ -76,7 +95,8 @@ class Lab:
 
     def __init__(self, components: Sequence[Component] | None = None,
                  interference: Sequence[Interference] = (),
-                 tick: Callable[[], None] | None = None) -> None:
+                 tick: Callable[[], None] | None = None,
+                 timeouts: Sequence[Timeout] = ()) -> None:
         api = StateAPI(list(components or [Component.around(RedisModelStore())]))
         self.service = api.service
         self.requests: list[httpx.Request] = []
@@ -85,6 +105,8 @@ class Lab:
         self.interference = sorted(interference, key=lambda step: step.after)
         #: Called before each of the learner's requests is answered (a store's clock moves).
         self.tick = tick
+        #: Requests that time out, by number; a lost request's answer is :data:`NO_ANSWER`.
+        self.timeouts = {step.at: step for step in timeouts}
         transport = StateTransport(api, observe=self._observe, after=self._after)
         self.client = httpx.Client(base_url=DEFAULT_BASE_URL, transport=transport)
 
@@ -102,9 +124,21 @@ class Lab:
                                         "requests; does a loop ever end?")
         if self.tick is not None:
             self.tick()
+        timeout = self.timeouts.get(len(self.requests))
+        if timeout is not None and not timeout.reached:
+            self.answers.append(NO_ANSWER)
+            self._interfere()
+            raise httpx.ReadTimeout("timed out (the request never reached Dapr)",
+                                    request=request)
 
     def _after(self, request: httpx.Request, reply: Response) -> None:
         self.answers.append(reply)
+        self._interfere()
+        if len(self.requests) in self.timeouts:
+            raise httpx.ReadTimeout("timed out (Dapr handled the request; the answer was lost)",
+                                    request=request)
+
+    def _interfere(self) -> None:
         for step in self.interference:
             if step.after == len(self.requests):
                 step.action(self.service)
@@ -119,10 +153,21 @@ class Lab:
         """The learner's requests and Dapr's answers, numbered, for a check's message:
         ``1 GET hits -> 200; 2 POST statestore [hits, etag '1', first-write] -> 409``;
         a run of three or more alike is said once (``3-60 ... (58 times)``)."""
-        lines = [f"{describe_request(request)} -> "
-                 + (str(self.answers[n].status) if n < len(self.answers) else "no answer")
+        lines = [f"{describe_request(request)} -> {self._said_answer(n)}"
                  for n, request in enumerate(self.requests)]
         return say_runs(lines)
+
+    def _said_answer(self, index: int) -> str:
+        """``204``, ``no answer``, and for a timeout what happened to it: ``204, answer lost
+        (ReadTimeout)`` or ``never reached Dapr (ReadTimeout)``."""
+        if index >= len(self.answers):
+            return "no answer"
+        timeout = self.timeouts.get(index + 1)
+        if timeout is None:
+            return str(self.answers[index].status)
+        if timeout.reached:
+            return f"{self.answers[index].status}, answer lost (ReadTimeout)"
+        return "never reached Dapr (ReadTimeout)"
 
     def value(self, key: str, store: str = "statestore", consistency: str = "") -> Any:
         """The decoded value under *key*, or None when the key is missing."""

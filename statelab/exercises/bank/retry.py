@@ -1,12 +1,15 @@
 """Notebook 05's exercises: an increment that retries on conflict (with httpx, then with the
-official SDK's ``DaprClient``), and backoff with jitter.
+official SDK's ``DaprClient``), backoff with jitter, and an increment whose save may time out.
 
 The competing writers act after each single one of the learner's first requests (and, for the
 httpx increment, each pair of them), then on seeded combinations, so every gap a retry loop has
 is tried and a failing schedule happens again on the next check. A failure says where the other
 writer got in, the learner's requests with Dapr's answers, and what the counter became. The
 backoff check judges the delays' behaviour: the same seed gives the same delay, drawn from the
-generator given, within the ceiling, and spread over the whole range.
+generator given, within the ceiling, and spread over the whole range. The timeout check makes
+each of the learner's first requests time out in turn, once after Dapr handled it and once
+before it reached Dapr, with and without another writer, and judges what was stored: one
+increment per writer, and every writer's id still in the counter.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import json
 import random
 from collections.abc import Callable
 from itertools import combinations
-from typing import Any
+from typing import Any, TypeGuard
 
 from statelab.dapr.service import SaveItem, StateService
 from statelab.exercises.framework import CheckFailed, Exercise, register, run_answer
-from statelab.exercises.lab import Interference, Lab, competing_increment
+from statelab.exercises.lab import Interference, Lab, Timeout, competing_increment
 
 
 def increment_cases(seed: int, longest: int = 6, seeded: int = 6) -> list[list[int]]:
@@ -295,3 +298,173 @@ register(Exercise(
                     raise  # not a conflict: a bug to fix, not to retry
     """,
     checker=_check_sdk_increment))
+
+
+# -- an increment whose answer may be lost: a timeout is a question, not a failure --
+
+#: The counter's shape in the timeout exercise: how many, and the ids of the latest increments.
+TAGGED_START: dict[str, Any] = {"count": 10, "ops": ["op-1", "op-2"]}
+#: How many ids a writer keeps in ``ops`` (the newest last).
+KEPT_IDS = 20
+#: The learner's increment's id in every schedule.
+MY_OP = "op-mine"
+
+
+def tagged_increment(key: str, op_id: str, store: str = "statestore"
+                     ) -> Callable[[StateService], None]:
+    """Another writer of the tagged counter: it reads, adds 1 to ``count``, appends *op_id* to
+    ``ops`` and saves with the ETag it read and first-write (nothing runs in between, so its
+    save succeeds). If the value lost its shape, it leaves it alone: the check says so."""
+    def act(service: StateService) -> None:
+        current = service.get(store, key)
+        value = None if current is None else json.loads(current.data.decode("utf-8"))
+        if not _is_tagged(value):
+            return
+        ops = [*value["ops"], op_id][-KEPT_IDS:]
+        service.save(store, [SaveItem(key, {"count": value["count"] + 1, "ops": ops},
+                                      etag=current.etag if current else None,
+                                      concurrency="first-write")])
+    return act
+
+
+def _is_tagged(value: Any) -> TypeGuard[dict[str, Any]]:
+    return (isinstance(value, dict) and isinstance(value.get("count"), int)
+            and not isinstance(value["count"], bool) and isinstance(value.get("ops"), list))
+
+
+def timeout_cases(seed: int, longest: int = 6, seeded: int = 12
+                  ) -> list[tuple[list[Timeout], list[int]]]:
+    """The timeout exercise's schedules, as (timeouts, points where another writer acts):
+    no timeout; each of the learner's first *longest* requests timing out, handled or lost,
+    alone and with another writer right after each of those requests; then *seeded* random
+    ones with two timeouts and up to three writers."""
+    points = range(1, longest + 1)
+    cases: list[tuple[list[Timeout], list[int]]] = [([], [p]) for p in [0, *points]]
+    cases[0] = ([], [])
+    for at in points:
+        for reached in (True, False):
+            cases += [([Timeout(at, reached)], [p] if p else []) for p in [0, *points]]
+    rng = random.Random(seed)
+    for _ in range(seeded):
+        first, second = sorted(rng.sample(range(1, 9), 2))
+        timeouts = [Timeout(first, rng.random() < 0.5), Timeout(second, rng.random() < 0.5)]
+        cases.append((timeouts, sorted(rng.sample(range(1, 11), rng.randint(0, 3)))))
+    return cases
+
+
+def _check_increment_after_timeout(fn: Callable[..., Any]) -> str:
+    cases = timeout_cases(seed=12)
+    for case, (timeouts, points) in enumerate(cases):
+        others = [f"op-{n}" for n in range(3, 3 + len(points))]
+        writers = [Interference(p, tagged_increment("hits", op))
+                   for p, op in zip(points, others, strict=True)]
+        with Lab(interference=writers, timeouts=timeouts) as lab:
+            lab.save("hits", TAGGED_START)
+            lab.answer(case, fn, lab.client, "hits", MY_OP)
+            happened = [p for p in points if p <= len(lab.requests)]
+            expected = int(TAGGED_START["count"]) + 1 + len(happened)
+            ids = [*TAGGED_START["ops"], *others[:len(happened)], MY_OP]
+            value = lab.value("hits")
+            if (not _is_tagged(value) or value["count"] != expected
+                    or _missing_ids(value["ops"], ids)):
+                raise CheckFailed(_timeout_failure(lab, case, timeouts, happened, value,
+                                                   expected, ids))
+    return (f"exactly one increment on {len(cases)} schedules: each of your first 6 requests "
+            "timing out after Dapr handled it and before it reached Dapr, alone and with "
+            "another writer after each request, and seeded ones with two timeouts.")
+
+
+def _missing_ids(ops: list[Any], ids: list[str]) -> list[str]:
+    """The *ids* that are not in *ops* exactly once (fewer than 20 increments happen in a
+    check, so none was trimmed)."""
+    return [op for op in ids if ops.count(op) != 1]
+
+
+def _timed_out(lab: Lab, timeout: Timeout) -> str:
+    """``your request 2 timed out after Dapr answered 204 (the answer was lost)``, ``... before
+    it reached Dapr``, or ``your request 1, a read, timed out``."""
+    if lab.requests[timeout.at - 1].method == "GET":
+        return f"your request {timeout.at}, a read, timed out"
+    if timeout.reached:
+        return (f"your request {timeout.at} timed out after Dapr answered "
+                f"{lab.answers[timeout.at - 1].status} (the answer was lost)")
+    return timeout.describe()
+
+
+def _timeout_failure(lab: Lab, case: int, timeouts: list[Timeout], happened: list[int],
+                     value: Any, expected: int, ids: list[str]) -> str:
+    """What happened in one failed schedule: which request timed out (handled or lost), where
+    the other writer got in, the learner's requests with Dapr's answers, and the counter."""
+    said = " and ".join(_timed_out(lab, t) for t in timeouts if t.at <= len(lab.requests)
+                        ) or "none of your requests timed out"
+    other = (f"another writer incremented the counter right after {your_requests(happened)}"
+             if happened else "no other writer got in")
+    head = (f"schedule {case}: {said}; {other}. Your requests and Dapr's answers: "
+            f"{lab.transcript()}.")
+    if not _is_tagged(value):
+        return (f"{head} 'hits' holds {value!r}: keep the counter as {{\"count\": n, \"ops\": "
+                "[...]}, adding 1 to count and your op_id to ops.")
+    applied = sum(1 for request, answer in zip(lab.requests, lab.answers, strict=False)
+                  if request.method != "GET" and answer.status == 204)
+    got = value["count"]
+    if got > expected:
+        times = {2: "twice", 3: "three times"}.get(got - expected + 1, "more than once")
+        verdict = (f"Dapr applied {applied} of your saves, so your one increment counted "
+                   f"{times}" if applied > 1 else "that is more than one increment per writer")
+    elif got < expected and applied == 0:
+        verdict = "Dapr applied none of your saves: your increment was lost"
+    elif got < expected:
+        verdict = "a save that Dapr accepted overwrote another writer's increment"
+    elif MY_OP in (missing := _missing_ids(value["ops"], ids)):
+        return (f"{head} The count is right ({got}), but ops holds {value['ops']!r}, not your "
+                f"op_id {MY_OP!r} once: after a timeout, that id is what tells you whether "
+                "your save landed.")
+    else:
+        return (f"{head} The count is right ({got}), but ops holds {value['ops']!r}, without "
+                f"the ids {', '.join(map(repr, missing))} of other increments: a writer whose "
+                "save times out looks for its id there.")
+    return f"{head} The count is {got}, expected {expected}: {verdict}."
+
+
+register(Exercise(
+    id="increment-after-timeout", notebook="05-retry-on-conflict",
+    title="Increment exactly once when a save times out",
+    task="""
+    Write `increment(client, key, op_id)`. The counter under `key` in `statestore` is
+    `{"count": n, "ops": [...]}`: `ops` holds the ids of the latest increments (writers keep
+    the last 20). Add 1 to `count` and append `op_id` to `ops`, exactly once, while other
+    writers do the same. Any of your requests may time out: `client` raises
+    `httpx.ReadTimeout`, and a save that timed out may or may not have been applied. Find out
+    which before you retry, so the increment is neither lost nor applied twice.
+    """,
+    hints=("A read that timed out changed nothing. A save that timed out may have landed: "
+           "the store applied it and only the answer was lost.",
+           "After a timeout, read again. If `op_id` is in `ops`, your save landed: stop. If it "
+           "is not, it did not land: save again with the fresh ETag. (A moved ETag proves "
+           "nothing: another writer's save moves it too.)",
+           "Loop: read; if op_id in ops: return; save count + 1 and (ops + [op_id])[-20:] with "
+           "the ETag and first-write; on 204 return; on 409 or httpx.TimeoutException go round "
+           "again; raise on anything else."),
+    solution_code="""
+    import httpx
+
+    def increment(client, key, op_id):
+        while True:
+            try:
+                reply = client.get(f"/v1.0/state/statestore/{key}")
+                counter = reply.json()
+                if op_id in counter["ops"]:
+                    return  # an earlier save landed; only its answer was lost
+                saved = client.post("/v1.0/state/statestore", json=[{
+                    "key": key, "etag": reply.headers["etag"],
+                    "value": {"count": counter["count"] + 1,
+                              "ops": (counter["ops"] + [op_id])[-20:]},
+                    "options": {"concurrency": "first-write"}}])
+            except httpx.TimeoutException:
+                continue  # landed or not: the next read tells
+            if saved.status_code == 204:
+                return
+            if saved.status_code != 409:
+                saved.raise_for_status()
+    """,
+    checker=_check_increment_after_timeout))
