@@ -142,7 +142,8 @@ def test_race_board_renders_in_notebook7(notebook7: Notebook7, page: Page) -> No
     assert not missing, f"cells that never ran: {missing}"
 
     expected = sum(WIDGET_MIME in o["mimes"] for cell in model for o in cell["outputs"])
-    assert expected == 2, f"two race boards expected, {expected} widget outputs"
+    # two race boards and the recap's form (issue 12)
+    assert expected == 3, f"two race boards and a recap expected, {expected} widget outputs"
     views = widget_outputs(page)
     expect(views).to_have_count(expected, timeout=30_000)
     expect(page.get_by_text("Error displaying widget")).to_have_count(0)

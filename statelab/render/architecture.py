@@ -15,8 +15,7 @@ from html import escape
 from statelab.render.palette import BAND, BAND_DARK, INK, LANE, MUTED, SLATE, WHITE
 from statelab.render.svg import FONT, document, num
 
-__all__ = ["GRPC_PORT", "HTTP_PORT", "LABELS", "ArchitectureDiagram", "architecture_svg",
-           "diagram"]
+__all__ = ["ArchitectureDiagram", "GRPC_PORT", "HTTP_PORT", "LABELS", "architecture_svg", "diagram"]
 
 HTTP_PORT = 3500  # daprd's default HTTP port (dapr run --dapr-http-port)
 GRPC_PORT = 50001  # daprd's default gRPC port, where Dapr's Python SDK connects
