@@ -268,28 +268,21 @@ def say_runs(lines: Sequence[str]) -> str:
     said: list[str] = []
     index = 0
     while index < len(lines):
-        text = lines[index]
-        same = _repeats(lines, index, 1)
-        if same >= 3:
-            said.append(f"{index + 1}-{index + same} {text} ({same} times)")
-            index += same
-            continue
-        pairs = _repeats(lines, index, 2)
-        if pairs >= 3:
-            last = index + 2 * pairs
-            said.append(f"{index + 1}-{last} alternately {text} and {lines[index + 1]} "
-                        f"({pairs} times each)")
-            index = last
-            continue
-        triples = _repeats(lines, index, 3)  # read, read, refused transaction, ...
-        if triples >= 3:
-            last = index + 3 * triples
-            said.append(f"{index + 1}-{last} in turn {text}, {lines[index + 1]} and "
-                        f"{lines[index + 2]} ({triples} times each)")
-            index = last
-            continue
-        said.append(f"{index + 1} {text}")
-        index += 1
+        for period, how in ((1, ""), (2, "alternately "), (3, "in turn ")):
+            # a run of one line, a pair (read, refused save) or a triple (read, read,
+            # refused transaction) repeated three times or more is said once
+            runs = _repeats(lines, index, period)
+            if runs >= 3:
+                last = index + period * runs
+                group = lines[index:index + period]
+                listed = group[0] if period == 1 else ", ".join(group[:-1]) + " and " + group[-1]
+                each = " each" if period > 1 else ""
+                said.append(f"{index + 1}-{last} {how}{listed} ({runs} times{each})")
+                index = last
+                break
+        else:
+            said.append(f"{index + 1} {lines[index]}")
+            index += 1
     return "; ".join(said) or "no requests"
 
 
