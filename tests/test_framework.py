@@ -79,7 +79,11 @@ def test_hints_get_stronger_then_stay_on_the_last() -> None:
     assert item.hint().number == 1
 
 
-def test_solution_outside_jupyter_returns_the_code() -> None:
+def test_solution_outside_jupyter_returns_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython
+
+    # Outside Jupyter there is no shell (another test may have created one in this process).
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     code = exercise("backoff-delays").solution()
     assert "\ndef backoff_ms(failures, rng):" in "\n" + code
 
