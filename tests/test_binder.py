@@ -45,6 +45,8 @@ def test_notebooks_run_in_a_binder_built_environment(tmp_path: Path) -> None:
                "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}",
                "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     environ.pop("VIRTUAL_ENV", None)
+    # postBuild signs the notebooks: into a data dir of this test, not the machine's home.
+    environ["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")
 
     def run(*args: str, cwd: Path = ROOT, timeout: int = 900
             ) -> subprocess.CompletedProcess[str]:
@@ -61,6 +63,10 @@ def test_notebooks_run_in_a_binder_built_environment(tmp_path: Path) -> None:
     extensions = run(str(env_dir / "bin" / "jupyter"), "labextension", "list")
     listing = extensions.stdout + extensions.stderr
     assert "@jupyter-widgets/jupyterlab-manager" in listing and "enabled" in listing
+    # The notebooks open trusted, so their stored HTML and SVG outputs show before any run.
+    run(str(python), "-c", "import glob, nbformat; from nbformat.sign import NotebookNotary; "
+        "notary = NotebookNotary(); paths = sorted(glob.glob('notebooks/[0-9][0-9]-*.ipynb')); "
+        "assert paths and all(notary.check_signature(nbformat.read(p, 4)) for p in paths)")
     installed = run(str(python), "-c", "import statelab; print(statelab.__file__)", cwd=tmp_path)
     assert str(env_dir) in installed.stdout, "statelab is installed into the environment"
     # The notebooks, with the tests' own runner, in that environment.
