@@ -22,9 +22,9 @@ for synchronous callers. Nothing here touches an event loop or a socket.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar
 
 from statelab.dapr import messages
 from statelab.dapr.components import Component, default_components, describe
@@ -55,6 +55,9 @@ __all__ = [
     "save_error",
     "transaction_error",
 ]
+
+#: A store request (``SetRequest`` or ``DeleteRequest``) in :func:`_each`.
+R = TypeVar("R")
 
 #: The daprd release whose behaviour statelab reproduces.
 DAPR_RUNTIME_VERSION = "1.18.3"
@@ -253,23 +256,9 @@ class StateService:
     def save_prepared(self, component: Component, requests: Sequence[SetRequest]) -> None:
         if not requests:
             return
-        backend = component.open()
-        if len(requests) == 1:
-            try:
-                backend.set(requests[0])
-            except StoreError as exc:
-                raise save_error(component.name, exc) from None
-            return
-        # daprd runs the items in parallel goroutines; statelab runs them in array order,
-        # which is one of the orders daprd may produce.
-        errors: list[StoreError] = []
-        for request in requests:
-            try:
-                backend.set(request)
-            except StoreError as exc:
-                errors.append(exc)
-        if errors:
-            raise save_error(component.name, _joined(errors)) from None
+        error = _each(component.open().set, requests)
+        if error is not None:
+            raise save_error(component.name, error) from None
 
     def get(self, store: str, key: str, metadata: Metadata | None = None,
             consistency: str = "") -> GetResult | None:
@@ -301,17 +290,9 @@ class StateService:
         requests = [self._delete_request(component, item) for item in items]
         if not requests:
             return
-        backend = component.open()
-        errors: list[StoreError] = []
-        for request in requests:
-            try:
-                backend.delete(request)
-            except StoreError as exc:
-                errors.append(exc)
-        if len(requests) == 1 and errors:
-            raise bulk_delete_error(component.name, errors[0]) from None
-        if errors:
-            raise bulk_delete_error(component.name, _joined(errors)) from None
+        error = _each(component.open().delete, requests)
+        if error is not None:
+            raise bulk_delete_error(component.name, error) from None
 
     def bulk_get(self, store: str, keys: Sequence[str], metadata: Metadata | None = None
                  ) -> list[BulkItem]:
@@ -392,6 +373,21 @@ class StateService:
         ``SetMetadata`` stored under that name."""
         if name not in self.reserved:
             self.extended[name] = value
+
+
+def _each(call: Callable[[R], None], requests: Sequence[R]) -> StoreError | None:
+    """Run *call* on every request, as daprd's bulk saves and deletes do: one request's error
+    as it is; several run one by one (daprd runs them in parallel goroutines; array order is
+    one of the orders it may produce), none stopping the others, their errors joined."""
+    errors: list[StoreError] = []
+    for request in requests:
+        try:
+            call(request)
+        except StoreError as exc:
+            errors.append(exc)
+    if not errors:
+        return None
+    return errors[0] if len(requests) == 1 else _joined(errors)
 
 
 def _joined(errors: list[StoreError]) -> StoreError:
