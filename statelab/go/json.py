@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from statelab.go.nested import write_nested
+
 __all__ = [
     "ANY",
     "BOOL",
@@ -667,51 +669,13 @@ def _fastest_scalar(value: Any) -> str:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-_END = object()
-
-
 def _encode(value: Any, scalar: Callable[[Any], str], key: Callable[[str], str],
             sort_keys: bool) -> str:
-    """One encoder for the three Go writers, walking lists and dicts with an explicit stack:
-    Go's encoders have no depth limit, so a value nested as deep as the decoder accepts
-    (:data:`MAX_DEPTH`) is written back whole."""
+    """One encoder for the three Go writers (no depth limit, as Go's: see go/nested.py)."""
     if not isinstance(value, (list, dict)):
         return scalar(value)
-    parts: list[str] = []
-    append = parts.append
-    # Frames: [iterator over items, is a dict, no item written yet].
-    stack: list[list[Any]] = []
-    child: Any = value
-    while True:
-        if isinstance(child, dict):
-            append("{")
-            items = ([(k, child[k]) for k in sorted(child)] if sort_keys
-                     else list(child.items()))
-            stack.append([iter(items), True, True])
-        elif isinstance(child, list):
-            append("[")
-            stack.append([iter(child), False, True])
-        else:
-            append(scalar(child))
-        while stack:
-            frame = stack[-1]
-            item: Any = next(frame[0], _END)
-            if item is _END:
-                append("}" if frame[1] else "]")
-                stack.pop()
-                continue
-            if frame[2]:
-                frame[2] = False
-            else:
-                append(",")
-            if frame[1]:
-                append(key(item[0]) + ":")
-                child = item[1]
-            else:
-                child = item
-            break
-        else:
-            return "".join(parts)
+    return write_nested(value, scalar=scalar, key=lambda name: key(name) + ":",
+                        sort_keys=sort_keys)
 
 
 def encode_std(value: Any) -> bytes:

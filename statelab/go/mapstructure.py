@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
+from statelab.go.nested import write_nested
+
 __all__ = ["FieldKind", "MapstructureError", "decode", "go_g", "go_v"]
 
 #: How a struct field decodes: a string, any JSON value, a ``map[string]string``, or the
@@ -82,49 +84,21 @@ def go_g(value: float) -> str:
     return f"{minus}{text[:point]}.{text[point:]}"
 
 
-_END = object()
-
-
 def go_v(value: Any) -> str:
     """``fmt``'s ``%v`` of a decoded JSON value: ``map[a:1 b:[x y]]``, ``<nil>``, ``1e+21``.
 
-    Maps print with sorted keys, as fmt sorts them. Containers are walked with an explicit
-    stack: a request may nest as deep as Go's decoder allows (10000 levels)."""
-    parts: list[str] = []
-    stack: list[list[Any]] = []  # [iterator, is a map, first item still to come]
-    child: Any = value
-    while True:
-        if isinstance(child, dict):
-            parts.append("map[")
-            stack.append([iter(sorted(child.items())), True, True])
-        elif isinstance(child, list):
-            parts.append("[")
-            stack.append([iter(child), False, True])
-        elif isinstance(child, bool):
-            parts.append("true" if child else "false")
-        elif isinstance(child, (int, float)):
-            parts.append(go_g(float(child)))
-        else:
-            parts.append("<nil>" if child is None else str(child))
-        while stack:
-            frame = stack[-1]
-            item: Any = next(frame[0], _END)
-            if item is _END:
-                parts.append("]")
-                stack.pop()
-                continue
-            if frame[2]:
-                frame[2] = False
-            else:
-                parts.append(" ")
-            if frame[1]:
-                parts.append(f"{item[0]}:")
-                child = item[1]
-            else:
-                child = item
-            break
-        else:
-            return "".join(parts)
+    Maps print with sorted keys, as fmt sorts them; a request may nest as deep as Go's
+    decoder allows (10000 levels), so the walk is go/nested.py's, without recursion."""
+    return write_nested(value, scalar=_v_scalar, key=lambda name: f"{name}:", sort_keys=True,
+                        map_open="map[", map_close="]", separator=" ")
+
+
+def _v_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return go_g(float(value))
+    return "<nil>" if value is None else str(value)
 
 
 def _unconvertible(name: str, value: Any) -> str:
