@@ -14,6 +14,7 @@ learner's HTTP is.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -29,8 +30,9 @@ from statelab.exercises.framework import CheckFailed, RequestBudgetExceeded, run
 from statelab.server.transport import DEFAULT_BASE_URL, StateTransport
 from statelab.stores.redis.model import RedisModelStore
 
-__all__ = ["MAX_REQUESTS", "Interference", "Lab", "LabClock", "Timeout", "competing_increment",
-           "answer_in_schedule", "describe_request", "say_runs"]
+__all__ = ["Interference", "Lab", "LabClock", "MAX_REQUESTS", "Timeout", "answer_in_schedule",
+           "competing_increment", "describe_request", "say_runs", "writer_schedules",
+           "your_requests"]
 
 #: More requests than any correct answer sends: past it, the learner's loop never ends.
 MAX_REQUESTS = 60
@@ -308,3 +310,20 @@ def answer_in_schedule(case: int, fn: Callable[..., Any], args: Sequence[Any],
         said = str(failure).rstrip(".?") + ("?" if str(failure).endswith("?") else ".")
         raise CheckFailed(f"schedule {case}: {said} Your {what} and Dapr's answers: "
                           f"{transcript()}.") from None
+
+
+def writer_schedules(seed: int, longest: int = 6, seeded: int = 6) -> list[list[int]]:
+    """After which of the learner's requests (1-based) a competing writer acts, schedule by
+    schedule: none; after each single one of the first *longest* (every gap a right answer
+    has, exhaustively); then *seeded* random combinations of 2 to 4 among the first 11."""
+    rng = random.Random(seed)
+    singles = [[point] for point in range(1, longest + 1)]
+    combos = [sorted(rng.sample(range(1, 12), rng.randint(2, 4))) for _ in range(seeded)]
+    return [[], *singles, *combos]
+
+
+def your_requests(numbers: list[int]) -> str:
+    """``your request 2``, ``your requests 1 and 3``, ``your requests 1, 3 and 5``."""
+    if len(numbers) == 1:
+        return f"your request {numbers[0]}"
+    return f"your requests {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"

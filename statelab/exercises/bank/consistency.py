@@ -17,9 +17,14 @@ from typing import Any
 
 from statelab.dapr.components import Component
 from statelab.dapr.service import SaveItem, StateService
-from statelab.exercises.bank.retry import increment_schedules, your_requests
 from statelab.exercises.framework import CheckFailed, Exercise, register, run_answer
-from statelab.exercises.lab import Interference, Lab, LabClock
+from statelab.exercises.lab import (
+    Interference,
+    Lab,
+    LabClock,
+    writer_schedules,
+    your_requests,
+)
 from statelab.latency import Latency
 from statelab.stores.replicated import ReplicatedStore
 
@@ -139,7 +144,7 @@ DECREMENTS = 3
 
 
 def _check_fresh_etags(fn: Callable[..., Any]) -> str:
-    schedules = increment_schedules(seed=6)
+    schedules = writer_schedules(seed=6)
     for case, points in enumerate(schedules):
         writers = [Interference(p, competing_decrement("stock")) for p in points]
         lab, clock = _replicated_lab(ETAG_LAG_MS, writers)

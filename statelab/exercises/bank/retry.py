@@ -22,7 +22,14 @@ from typing import Any, TypeGuard
 
 from statelab.dapr.service import SaveItem, StateService
 from statelab.exercises.framework import CheckFailed, Exercise, register, run_answer
-from statelab.exercises.lab import Interference, Lab, Timeout, competing_increment
+from statelab.exercises.lab import (
+    Interference,
+    Lab,
+    Timeout,
+    competing_increment,
+    writer_schedules,
+    your_requests,
+)
 
 
 def increment_cases(seed: int, longest: int = 6, seeded: int = 6) -> list[list[int]]:
@@ -30,9 +37,9 @@ def increment_cases(seed: int, longest: int = 6, seeded: int = 6) -> list[list[i
     single request and each pair of requests among the learner's first *longest* (a right
     answer's first three attempts: every gap, and every "a second conflict on the retry"),
     then *seeded* random combinations further out."""
-    singles = increment_schedules(seed, longest, seeded=0)[1:]
+    singles = writer_schedules(seed, longest, seeded=0)[1:]
     pairs = [list(pair) for pair in combinations(range(1, longest + 1), 2)]
-    seeded_combos = increment_schedules(seed, longest, seeded)[longest + 1:]
+    seeded_combos = writer_schedules(seed, longest, seeded)[longest + 1:]
     return [[], *singles, *pairs, *seeded_combos]
 
 
@@ -75,13 +82,6 @@ def _check_increment(fn: Callable[..., Any]) -> str:
     return (f"no update lost on {case} schedules: another writer after each of your first 6 "
             "requests, after each pair of them and on seeded combinations, starting from a "
             "counter and from a missing key.")
-
-
-def your_requests(numbers: list[int]) -> str:
-    """``your request 2``, ``your requests 1 and 3``, ``your requests 1, 3 and 5``."""
-    if len(numbers) == 1:
-        return f"your request {numbers[0]}"
-    return f"your requests {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
 def _increment_failure(lab: Lab, case: int, start: int | None, happened: list[int],
@@ -225,19 +225,10 @@ register(Exercise(
     checker=_check_backoff))
 
 
-def increment_schedules(seed: int, longest: int = 6, seeded: int = 6) -> list[list[int]]:
-    """Where competing writers act: after each single one of the learner's first *longest*
-    calls (every gap a right answer has, exhaustively), then *seeded* random combinations."""
-    rng = random.Random(seed)
-    singles = [[point] for point in range(1, longest + 1)]
-    combos = [sorted(rng.sample(range(1, 12), rng.randint(2, 4))) for _ in range(seeded)]
-    return [[], *singles, *combos]
-
-
 def _check_sdk_increment(fn: Callable[..., Any]) -> str:
     from statelab.exercises.sdk_lab import SdkLab  # grpcio and the SDK: for this check only
 
-    schedules = increment_schedules(seed=15)
+    schedules = writer_schedules(seed=15)
     with SdkLab() as lab:
         for case, points in enumerate(schedules):
             lab.schedule([Interference(p, competing_increment("hits")) for p in points])

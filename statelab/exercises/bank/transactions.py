@@ -53,6 +53,25 @@ def money_verdict(names: tuple[str, str], got: tuple[Any, Any], expected: tuple[
     return said + (f"{gap} appeared from nowhere" if gap > 0 else f"{-gap} vanished")
 
 
+def _judge_transfer(case: int, points: list[tuple[int, str]], sent: int, what: str,
+                    transcript: str, got: tuple[Any, Any]) -> None:
+    """Both transfers' verdict: 30 moved from alice (100) to bob (50) once, and every
+    competing increment that acted (after one of the learner's *sent* requests or calls) is
+    still there; else a CheckFailed that says what happened, in the learner's *what*s."""
+    happened = [(p, key) for p, key in points if p <= sent]
+    expected = (70 + sum(1 for _, key in happened if key == "alice"),
+                80 + sum(1 for _, key in happened if key == "bob"))
+    if got == expected:
+        return
+    moments = ", ".join(f"{key} after your {what} {p}" for p, key in happened)
+    raise CheckFailed(
+        f"schedule {case}: "
+        + (f"another writer added 1 to {moments}." if moments else "nobody else wrote.")
+        + f" Your {what}s and Dapr's answers: {transcript}. Now alice={got[0]!r}, "
+        f"bob={got[1]!r}; expected alice={expected[0]}, bob={expected[1]}: "
+        f"{money_verdict(('alice', 'bob'), got, expected, 30)}.")
+
+
 def _check_transfer(fn: Callable[..., Any]) -> str:
     schedules = transfer_schedules(seed=11)
     for case, points in enumerate(schedules):
@@ -60,19 +79,8 @@ def _check_transfer(fn: Callable[..., Any]) -> str:
             lab.save("alice", 100, store="memstore")
             lab.save("bob", 50, store="memstore")
             lab.answer(case, fn, lab.client, "memstore", "alice", "bob", 30)
-            happened = [(p, key) for p, key in points if p <= len(lab.requests)]
-            expected = (70 + sum(1 for _, key in happened if key == "alice"),
-                        80 + sum(1 for _, key in happened if key == "bob"))
-            got = (lab.value("alice", "memstore"), lab.value("bob", "memstore"))
-            if got == expected:
-                continue
-            moments = ", ".join(f"{key} after your request {p}" for p, key in happened)
-            raise CheckFailed(
-                f"schedule {case}: "
-                + (f"another writer added 1 to {moments}." if moments else "nobody else wrote.")
-                + f" Your requests and Dapr's answers: {lab.transcript()}. Now "
-                f"alice={got[0]!r}, bob={got[1]!r}; expected alice={expected[0]}, "
-                f"bob={expected[1]}: {money_verdict(('alice', 'bob'), got, expected, 30)}.")
+            _judge_transfer(case, points, len(lab.requests), "request", lab.transcript(),
+                            (lab.value("alice", "memstore"), lab.value("bob", "memstore")))
     return (f"the transfer was atomic and retried on {len(schedules)} schedules with a "
             "competing writer on either key after each of your requests.")
 
@@ -217,19 +225,8 @@ def _check_sdk_transfer(fn: Callable[..., Any]) -> str:
             lab.save("alice", 100, store="memstore")
             lab.save("bob", 50, store="memstore")
             lab.answer(case, fn, lab.client, "memstore", "alice", "bob", 30)
-            happened = [(p, key) for p, key in points if p <= len(lab.calls)]
-            expected = (70 + sum(1 for _, key in happened if key == "alice"),
-                        80 + sum(1 for _, key in happened if key == "bob"))
-            got = (lab.value("alice", "memstore"), lab.value("bob", "memstore"))
-            if got == expected:
-                continue
-            moments = ", ".join(f"{key} after your call {p}" for p, key in happened) \
-                or "nobody else wrote"
-            raise CheckFailed(
-                f"schedule {case}: another writer added 1 to {moments}. Your calls and "
-                f"Dapr's answers: {lab.transcript()}. Now alice={got[0]!r}, bob={got[1]!r}; "
-                f"expected alice={expected[0]}, bob={expected[1]}: "
-                f"{money_verdict(('alice', 'bob'), got, expected, 30)}.")
+            _judge_transfer(case, points, len(lab.calls), "call", lab.transcript(),
+                            (lab.value("alice", "memstore"), lab.value("bob", "memstore")))
     return (f"the transfer was atomic and retried on {len(schedules)} schedules with a "
             "competing writer on either key after each of your calls.")
 
