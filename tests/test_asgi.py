@@ -13,6 +13,8 @@ import json
 import threading
 from typing import Any
 
+import pytest
+
 from statelab.dapr.components import Component
 from statelab.dapr.http import StateAPI
 from statelab.server.asgi import StateApp
@@ -88,14 +90,14 @@ def test_health_and_metadata_answer_while_a_long_store_call_runs() -> None:
     api = _memory_api()
     app = StateApp(api)
     entered, release = threading.Event(), threading.Event()
-    original = api.service.bulk_get
+    original = api.service.bulk_get_steps
 
     def slow_bulk_get(*args: Any, **kwargs: Any) -> Any:
         entered.set()
         assert release.wait(30)
-        return original(*args, **kwargs)
+        return (yield from original(*args, **kwargs))
 
-    api.service.bulk_get = slow_bulk_get  # type: ignore[method-assign]
+    api.service.bulk_get_steps = slow_bulk_get  # type: ignore[method-assign]
 
     async def scenario() -> dict[str, int]:
         bulk = asyncio.create_task(_call(app, "POST", "/v1.0/state/statestore/bulk",
@@ -130,13 +132,14 @@ def test_light_calls_run_inline_only_while_the_pool_is_idle() -> None:
     api = _memory_api()
     app = StateApp(api)
     threads: list[str] = []
-    original = api.service.get
+    store = api.components[0].open()
+    original = store.get
 
     def recording_get(*args: Any, **kwargs: Any) -> Any:
         threads.append(threading.current_thread().name)
         return original(*args, **kwargs)
 
-    api.service.get = recording_get  # type: ignore[method-assign]
+    store.get = recording_get  # type: ignore[method-assign]
 
     async def scenario() -> None:
         await _call(app, "GET", "/v1.0/state/statestore/a")
@@ -204,3 +207,120 @@ def test_a_large_answer_goes_out_in_pieces_that_add_up() -> None:
     body = b"".join(p["body"] for p in pieces)
     assert dict(exchange.sent[0]["headers"])[b"Content-Length"] == str(len(body)).encode()
     assert [item["data"] for item in json.loads(body)] == [value, value]
+
+
+# -- issue 14: native asyncio stores are awaited on the loop ------------------------------------
+
+def _real_redis_api(address: str) -> StateAPI:
+    component = Component(name="statestore", type="state.redis", version="v1",
+                          metadata={"redisHost": address, "redisDB": "9"}, source="(tests)")
+    return StateAPI([component], app_id="asgi")
+
+
+def _forbid_sync_calls(api: StateAPI) -> list[str]:
+    """Make the synchronous store record (in which thread) every call it gets."""
+    store = api.components[0].open()
+    calls: list[str] = []
+    for name in ("get", "set", "delete", "multi"):
+        original = getattr(store, name)
+
+        def recording(*args: Any, _original: Any = original, _name: str = name) -> Any:
+            calls.append(f"{_name} in {threading.current_thread().name}")
+            return _original(*args)
+
+        setattr(store, name, recording)
+    return calls
+
+
+@pytest.mark.real_redis
+def test_a_real_redis_is_awaited_on_the_loop_without_a_thread(redis_server: Any) -> None:
+    api = _real_redis_api(redis_server.address)
+    sync_calls = _forbid_sync_calls(api)
+    app = StateApp(api)
+
+    async def scenario() -> list[tuple[int, bytes]]:
+        exchanges = [
+            await _call(app, "POST", "/v1.0/state/statestore", b'[{"key":"k","value":1}]'),
+            await _call(app, "GET", "/v1.0/state/statestore/k"),
+            await _call(app, "POST", "/v1.0/state/statestore",
+                        b'[{"key":"k","value":2,"etag":"7"}]'),
+            await _call(app, "POST", "/v1.0/state/statestore/transaction",
+                        b'{"operations":[{"operation":"upsert",'
+                        b'"request":{"key":"t","value":3}}]}'),
+            await _call(app, "DELETE", "/v1.0/state/statestore/k"),
+        ]
+        # A bulk read may answer megabytes: it runs on the synchronous store, in the pool.
+        exchanges.append(await _call(app, "POST", "/v1.0/state/statestore/bulk",
+                                     b'{"keys":["t"]}'))
+        await app._close_natives()  # noqa: SLF001 - what the lifespan's shutdown does
+        return [(e.status, e.payload) for e in exchanges]
+
+    try:
+        answers = asyncio.run(scenario())
+    finally:
+        app.close()
+        redis_server.client(db=9).flushdb()
+    assert [status for status, _ in answers] == [204, 200, 409, 204, 204, 200]
+    assert answers[1][1] == b"1"
+    assert json.loads(answers[2][1])["errorCode"] == "ERR_STATE_SAVE"
+    assert json.loads(answers[5][1]) == [{"key": "t", "data": 3, "etag": "1"}]
+    assert sync_calls == ["get in statelab-store_0"]
+
+
+@pytest.mark.real_redis
+def test_with_native_stores_off_every_call_goes_to_the_pool(redis_server: Any,
+                                                            monkeypatch: Any) -> None:
+    monkeypatch.setenv("STATELAB_ASYNC_STORES", "off")
+    api = _real_redis_api(redis_server.address)
+    sync_calls = _forbid_sync_calls(api)
+    app = StateApp(api)
+
+    async def scenario() -> list[int]:
+        return [(await _call(app, "POST", "/v1.0/state/statestore",
+                             b'[{"key":"k","value":1}]')).status,
+                (await _call(app, "GET", "/v1.0/state/statestore/k")).status]
+
+    try:
+        assert asyncio.run(scenario()) == [204, 200]
+    finally:
+        app.close()
+        redis_server.client(db=9).flushdb()
+    assert [call.split(" in ")[0] for call in sync_calls] == ["set", "get"]
+    assert all(call.split(" in ")[1].startswith("statelab-store") for call in sync_calls)
+
+
+def test_a_strong_replicated_write_waits_on_the_loop_while_others_are_served() -> None:
+    """The replicated store's strong write waits for its replicas with asyncio.sleep: a read
+    sent meanwhile is answered first, and no thread of the pool is used."""
+    component = Component(name="statestore", type="state.replicated", version="v1",
+                          metadata={"replicas": "2", "lagDistribution": "fixed",
+                                    "lagMeanMs": "60000"},
+                          source="(tests)")
+    api = StateAPI([component], app_id="asgi")
+    store = component.open()
+    written_in: list[str] = []
+    original = store.write  # type: ignore[attr-defined]
+
+    def recording_write(request: Any) -> Any:
+        written_in.append(threading.current_thread().name)
+        return original(request)
+
+    store.write = recording_write  # type: ignore[attr-defined]
+    app = StateApp(api)
+    strong = b'[{"key":"k","value":1,"options":{"consistency":"strong"}}]'
+
+    async def scenario() -> tuple[int, bool, int]:
+        write = asyncio.create_task(_call(app, "POST", "/v1.0/state/statestore", strong))
+        while not written_in:  # the write reached the store and now waits for the replicas
+            await asyncio.sleep(0)
+        read = await _call(app, "GET", "/v1.0/state/statestore/k?consistency=strong")
+        waiting = not write.done()
+        write.cancel()  # a 60 s lag: the point is made
+        return read.status, waiting, len(written_in)
+
+    try:
+        read_status, waiting, writes = asyncio.run(scenario())
+    finally:
+        app.close()
+    assert (read_status, waiting, writes) == (200, True, 1)
+    assert written_in == [threading.current_thread().name]  # the loop's thread, not the pool

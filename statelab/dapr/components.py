@@ -19,7 +19,7 @@ from typing import Any
 
 from statelab.errors import ComponentError
 from statelab.stores import registry
-from statelab.stores.base import Store
+from statelab.stores.base import AsyncStore, Store
 from statelab.stores.registry import StoreType
 
 __all__ = [
@@ -72,6 +72,12 @@ class Component:
         if self.store is None:
             self.store = self.store_type.build(self)
         return self.store
+
+    def asynchronous(self) -> AsyncStore | None:
+        """A new native asyncio store on this component, for one door's event loop (the door
+        owns and closes it), or None: that door then calls :meth:`open`'s store inline."""
+        build = self.store_type.asynchronous
+        return None if build is None else build(self, self.open())
 
     def redis_client(self) -> Any:
         """A redis-py client on the same Redis database the store uses (for inspection)."""

@@ -27,7 +27,7 @@ from google.protobuf import empty_pb2
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
-from statelab.dapr import messages
+from statelab.dapr import messages, steps
 from statelab.dapr.components import Component, capabilities
 from statelab.dapr.grpc_errors import to_status
 from statelab.dapr.service import (
@@ -37,6 +37,7 @@ from statelab.dapr.service import (
     StateService,
     TransactionItem,
 )
+from statelab.dapr.steps import Steps
 from statelab.errors import DaprError
 from statelab.go.json import GoJSONError, unmarshal
 
@@ -112,10 +113,10 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
 
     # -- the frame every RPC runs in: token (section 8), then the handler, errors mapped -----
 
-    def _run(self, context: grpc.ServicerContext, work: Callable[[], T]) -> T:
+    def _run(self, context: grpc.ServicerContext, work: Steps[T]) -> T:
         try:
             self._authenticate(context)
-            return work()
+            return steps.run(work)
         except DaprError as error:
             failure = to_status(error)
         except Exception as exc:  # an internal fault must not look like a Dapr answer
@@ -140,14 +141,15 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
 
     def SaveState(self, request: state_pb2.SaveStateRequest,  # noqa: N802 - generated name
                   context: grpc.ServicerContext) -> empty_pb2.Empty:
-        return self._run(context, lambda: self._save_state(request))
+        return self._run(context, self._save_state(request))
 
-    def _save_state(self, request: state_pb2.SaveStateRequest) -> empty_pb2.Empty:
+    def _save_state(self, request: state_pb2.SaveStateRequest) -> Steps[empty_pb2.Empty]:
         """5.1: store lookup; per item, in order, empty key (G4), ``||`` (G3), JSON (G5);
         nothing is written before every item passed."""
         component = self.service.component(request.store_name)
         items = [self._save_item(component, state) for state in request.states]
-        self.service.save_prepared(component, self.service.prepare_save(component, items))
+        yield from self.service.save_steps(component,
+                                           self.service.prepare_save(component, items))
         return empty_pb2.Empty()
 
     def _save_item(self, component: Component, item: common_pb2.StateItem) -> SaveItem:
@@ -164,12 +166,14 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
 
     def GetState(self, request: state_pb2.GetStateRequest,  # noqa: N802 - generated name
                  context: grpc.ServicerContext) -> state_pb2.GetStateResponse:
-        return self._run(context, lambda: self._get_state(request))
+        return self._run(context, self._get_state(request))
 
-    def _get_state(self, request: state_pb2.GetStateRequest) -> state_pb2.GetStateResponse:
+    def _get_state(self, request: state_pb2.GetStateRequest
+                   ) -> Steps[state_pb2.GetStateResponse]:
         """5.2: no empty-key check; a missing key is OK with empty data and etag."""
-        result = self.service.get(request.store_name, request.key, dict(request.metadata),
-                                  _CONSISTENCY.get(request.consistency, ""))
+        result = yield from self.service.get_steps(
+            request.store_name, request.key, dict(request.metadata),
+            _CONSISTENCY.get(request.consistency, ""))
         if result is None:
             return state_pb2.GetStateResponse()
         return state_pb2.GetStateResponse(data=result.data, etag=result.etag or "",
@@ -177,13 +181,13 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
 
     def GetBulkState(self, request: state_pb2.GetBulkStateRequest,  # noqa: N802
                      context: grpc.ServicerContext) -> state_pb2.GetBulkStateResponse:
-        return self._run(context, lambda: self._get_bulk_state(request))
+        return self._run(context, self._get_bulk_state(request))
 
     def _get_bulk_state(self, request: state_pb2.GetBulkStateRequest
-                        ) -> state_pb2.GetBulkStateResponse:
+                        ) -> Steps[state_pb2.GetBulkStateResponse]:
         """5.3: request order, duplicates kept; one ``||`` key fails the whole call."""
-        items = self.service.bulk_get(request.store_name, list(request.keys),
-                                      dict(request.metadata))
+        items = yield from self.service.bulk_get_steps(request.store_name, list(request.keys),
+                                                       dict(request.metadata))
         return state_pb2.GetBulkStateResponse(items=[
             state_pb2.BulkStateItem(key=item.key, data=item.data or b"", etag=item.etag or "",
                                     error=item.error or "", metadata=item.metadata)
@@ -191,31 +195,32 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
 
     def DeleteState(self, request: state_pb2.DeleteStateRequest,  # noqa: N802
                     context: grpc.ServicerContext) -> empty_pb2.Empty:
-        return self._run(context, lambda: self._delete_state(request))
+        return self._run(context, self._delete_state(request))
 
-    def _delete_state(self, request: state_pb2.DeleteStateRequest) -> empty_pb2.Empty:
+    def _delete_state(self, request: state_pb2.DeleteStateRequest
+                      ) -> Steps[empty_pb2.Empty]:
         """5.4: store lookup, ``||``, the store's delete; no empty-key check."""
-        self.service.delete(request.store_name, _delete_item(request))
+        yield from self.service.delete_steps(request.store_name, _delete_item(request))
         return empty_pb2.Empty()
 
     def DeleteBulkState(self, request: state_pb2.DeleteBulkStateRequest,  # noqa: N802
                         context: grpc.ServicerContext) -> empty_pb2.Empty:
-        return self._run(context, lambda: self._delete_bulk_state(request))
+        return self._run(context, self._delete_bulk_state(request))
 
     def _delete_bulk_state(self, request: state_pb2.DeleteBulkStateRequest
-                           ) -> empty_pb2.Empty:
+                           ) -> Steps[empty_pb2.Empty]:
         """5.5: the items' values are ignored."""
-        self.service.delete_bulk(request.store_name,
-                                 [_delete_item(item) for item in request.states])
+        yield from self.service.delete_bulk_steps(
+            request.store_name, [_delete_item(item) for item in request.states])
         return empty_pb2.Empty()
 
     def ExecuteStateTransaction(self,  # noqa: N802 - generated name
                                 request: state_pb2.ExecuteStateTransactionRequest,
                                 context: grpc.ServicerContext) -> empty_pb2.Empty:
-        return self._run(context, lambda: self._transaction(request))
+        return self._run(context, self._transaction(request))
 
     def _transaction(self, request: state_pb2.ExecuteStateTransactionRequest
-                     ) -> empty_pb2.Empty:
+                     ) -> Steps[empty_pb2.Empty]:
         """5.6: lookup, transactional (G14), per operation ``||`` (G3) then the type (G15),
         then the store's ``Multi`` even with no operations. Values stay raw bytes, and the
         request metadata goes to the store's transaction only, not into each operation."""
@@ -230,23 +235,28 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
                 if kind == "upsert" else _delete_item(item)
             operations.append(self.service.transaction_operation(
                 component, TransactionItem(kind, typed)))
-        self.service.transact_prepared(component, operations, dict(request.metadata))
+        yield from self.service.transact_steps(component, operations, dict(request.metadata))
         return empty_pb2.Empty()
 
     def QueryStateAlpha1(self, request: state_pb2.QueryStateRequest,  # noqa: N802
                          context: grpc.ServicerContext) -> state_pb2.QueryStateResponse:
         """5.7: always G18 or G19 with statelab's stores, as on daprd with them."""
-        return self._run(context, lambda: self.service.query(request.store_name,
-                                                             request.query.encode("utf-8")))
+        return self._run(context, self._query(request))
+
+    def _query(self, request: state_pb2.QueryStateRequest
+               ) -> Steps[state_pb2.QueryStateResponse]:
+        yield from ()  # no store call: the stores here cannot query
+        self.service.query(request.store_name, request.query.encode("utf-8"))
 
     # -- metadata (5.8) ---------------------------------------------------------------------
 
     def GetMetadata(self, request: Any,  # noqa: N802 - generated name
                     context: grpc.ServicerContext) -> metadata_pb2.GetMetadataResponse:
-        return self._run(context, self._get_metadata)
+        return self._run(context, self._get_metadata())
 
-    def _get_metadata(self) -> metadata_pb2.GetMetadataResponse:
+    def _get_metadata(self) -> Steps[metadata_pb2.GetMetadataResponse]:
         """Fields 1, 3, 4 and 8, as the spec says statelab fills them."""
+        yield from ()  # no store call
         return metadata_pb2.GetMetadataResponse(
             id=self.service.app_id,
             registered_components=[
@@ -258,9 +268,11 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
 
     def SetMetadata(self, request: metadata_pb2.SetMetadataRequest,  # noqa: N802
                     context: grpc.ServicerContext) -> empty_pb2.Empty:
-        return self._run(context, lambda: self._set_metadata(request))
+        return self._run(context, self._set_metadata(request))
 
-    def _set_metadata(self, request: metadata_pb2.SetMetadataRequest) -> empty_pb2.Empty:
+    def _set_metadata(self, request: metadata_pb2.SetMetadataRequest
+                      ) -> Steps[empty_pb2.Empty]:
+        yield from ()  # no store call
         if request.key:  # an empty key is a no-op (5.8)
             self.service.set_metadata(request.key, request.value)
         return empty_pb2.Empty()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
-from statelab.dapr import messages
+from statelab.dapr import messages, steps
 from statelab.dapr.components import Component
 from statelab.dapr.invoke import invoke_error
 from statelab.dapr.routing import Match, Route, Router
@@ -31,6 +31,7 @@ from statelab.dapr.service import (
     StateService,
     TransactionItem,
 )
+from statelab.dapr.steps import AsyncStores, Steps
 from statelab.errors import DaprError, PlainTextError
 from statelab.go import mapstructure
 from statelab.go.json import (
@@ -164,7 +165,18 @@ class Call:
         return decode_into(self.body, target)
 
 
-Endpoint = Callable[[StateService, Call], Response]
+#: An endpoint yields its store calls (:mod:`statelab.dapr.steps`) and returns the answer.
+Endpoint = Callable[[StateService, Call], Steps[Response]]
+
+
+def _store_free(answer: Callable[[StateService, Call], Response]) -> Endpoint:
+    """An endpoint that never calls a store, as steps (it yields nothing)."""
+    def endpoint(service: StateService, call: Call) -> Steps[Response]:
+        yield from ()  # makes this a generator; there is no store call to yield
+        return answer(service, call)
+    endpoint.__name__ = answer.__name__
+    endpoint.__doc__ = answer.__doc__
+    return endpoint
 
 #: What answering a request costs, known from its headers: ``none`` never touches a store
 #: (health, metadata, an answer decided from the headers), ``light`` is one small store call
@@ -201,8 +213,28 @@ class Pending:
             return "light"
         return "heavy"
 
+    def awaitable(self, body_size: int) -> bool:
+        """Can an event loop await this request's store calls as they come? True for one
+        key's get or delete, and for a save or a transaction with a small body: their work
+        between store calls is small. A bulk read (its answer may be large) and a big body
+        (Go's JSON decoding of megabytes) are better run off the loop."""
+        if self.answer is not None or self.found is None:
+            return False
+        endpoint = self.found.route.endpoint
+        return endpoint in _LIGHT or (endpoint in _SMALL_BODY and body_size <= LIGHT_BODY_LIMIT)
+
     def finish(self, body: bytes = b"", *, body_too_large: bool = False) -> Response:
-        """The answer, with the body read (synchronous: a door decides where it runs)."""
+        """The answer, with the body read, every store call made in this thread."""
+        return steps.run(self.steps(body, body_too_large=body_too_large))
+
+    async def finish_async(self, stores: AsyncStores, body: bytes = b"", *,
+                           body_too_large: bool = False) -> Response:
+        """The answer on an event loop: store calls are awaited on the door's native asyncio
+        stores (*stores*), or made inline where a component has none."""
+        return await steps.run_async(self.steps(body, body_too_large=body_too_large), stores)
+
+    def steps(self, body: bytes = b"", *, body_too_large: bool = False) -> Steps[Response]:
+        """The answer as steps; Dapr's errors become their HTTP answers here, once."""
         if self.answer is not None:
             return self.answer
         found = self.found
@@ -210,11 +242,18 @@ class Pending:
             if found is None:
                 raise messages.direct_invoke_fallback()
             call = Call(found.params, self.query, self.headers, body, body_too_large)
-            return found.route.endpoint(self.service, call)
+            return (yield from found.route.endpoint(self.service, call))
         except DaprError as error:
             return Response.of_error(error)
         except PlainTextError as error:
             return Response(error.status, _PLAIN_HEADERS, error.body())
+
+    @property
+    def store_name(self) -> str | None:
+        """The store a state route names (None for any other request)."""
+        if self.answer is not None or self.found is None:
+            return None
+        return self.found.params.get("storeName")
 
 
 class StateAPI:
@@ -296,19 +335,23 @@ class StateAPI:
 
 # -- endpoints: one per route, each a thin mapping onto the service ------------------------------
 
+@_store_free
 def _healthz(service: StateService, call: Call) -> Response:
     service.health(call.query.get("appid"))
     return _NO_CONTENT
 
 
+@_store_free
 def _healthz_outbound(service: StateService, call: Call) -> Response:
     return _NO_CONTENT
 
 
+@_store_free
 def _metadata(service: StateService, call: Call) -> Response:
     return Response(200, _JSON_HEADERS, service.metadata())
 
 
+@_store_free
 def _put_metadata(service: StateService, call: Call) -> Response:
     """``onPutMetadata`` reads the raw body with ``io.ReadAll``: past the body limit that read
     fails, and nothing is stored (``ErrBodyRead``, pkg/api/http/metadata.go)."""
@@ -319,7 +362,7 @@ def _put_metadata(service: StateService, call: Call) -> Response:
     return _NO_CONTENT
 
 
-def _save(service: StateService, call: Call) -> Response:
+def _save(service: StateService, call: Call) -> Steps[Response]:
     """``onPostState``: the store is looked up before the body is decoded (E2 before E4)."""
     component = service.component(call.params["storeName"])
     try:
@@ -330,7 +373,7 @@ def _save(service: StateService, call: Call) -> Response:
     decoded = [_save_item(item or {}, url_meta) for item in items]
     with _key_errors_rewrapped(component.name):
         requests = service.prepare_save(component, decoded)
-    service.save_prepared(component, requests)
+    yield from service.save_steps(component, requests)
     return _NO_CONTENT
 
 
@@ -364,11 +407,11 @@ def _delete_item(fields: Mapping[str, Any], url_meta: Mapping[str, str]) -> Dele
                       consistency=options.get("consistency") or "")
 
 
-def _get(service: StateService, call: Call) -> Response:
+def _get(service: StateService, call: Call) -> Steps[Response]:
     store = call.params["storeName"]
     with _key_errors_rewrapped(store):
-        result = service.get(store, call.params["key"], call.url_metadata,
-                             call.query.get("consistency", ""))
+        result = yield from service.get_steps(store, call.params["key"], call.url_metadata,
+                                              call.query.get("consistency", ""))
     if result is None:
         return _NO_CONTENT
     headers = list(_JSON_HEADERS)
@@ -379,17 +422,17 @@ def _get(service: StateService, call: Call) -> Response:
     return Response(200, tuple(headers), result.data)
 
 
-def _delete(service: StateService, call: Call) -> Response:
+def _delete(service: StateService, call: Call) -> Steps[Response]:
     store = call.params["storeName"]
     with _key_errors_rewrapped(store):
-        service.delete(store, DeleteItem(
+        yield from service.delete_steps(store, DeleteItem(
             key=call.params["key"], etag=call.headers.get("if-match"),
             metadata=call.url_metadata, concurrency=call.query.get("concurrency", ""),
             consistency=call.query.get("consistency", "")))
     return _NO_CONTENT
 
 
-def _bulk_get(service: StateService, call: Call) -> Response:
+def _bulk_get(service: StateService, call: Call) -> Steps[Response]:
     store = call.params["storeName"]
     service.component(store)
     try:
@@ -399,7 +442,7 @@ def _bulk_get(service: StateService, call: Call) -> Response:
     metadata = {**(body.get("metadata") or {}), **call.url_metadata}
     keys = [k or "" for k in (body.get("keys") or [])]
     with _key_errors_rewrapped(store):
-        items = service.bulk_get(store, keys, metadata)
+        items = yield from service.bulk_get_steps(store, keys, metadata)
     try:
         parts = [_bulk_item_json(item) for item in items]
     except GoJSONError:
@@ -428,7 +471,7 @@ def _bulk_item_json(item: BulkItem) -> str:
     return encoded + "}"
 
 
-def _transaction(service: StateService, call: Call) -> Response:
+def _transaction(service: StateService, call: Call) -> Steps[Response]:
     """``onPostStateTransaction``: per operation, in order, the kind (E16), the mapstructure
     decoding (E15) and the key (E3), as daprd's loop checks them."""
     component = service.component(call.params["storeName"])
@@ -457,15 +500,17 @@ def _transaction(service: StateService, call: Call) -> Response:
         with _key_errors_rewrapped(component.name, field=""):
             operations.append(service.transaction_operation(component,
                                                             TransactionItem(kind, item)))
-    service.transact_prepared(component, operations,
+    yield from service.transact_steps(component, operations,
                               {**(body.get("metadata") or {}), **url_meta})
     return _NO_CONTENT
 
 
+@_store_free
 def _query(service: StateService, call: Call) -> Response:
     service.query(call.params["storeName"], call.body, body_too_large=call.body_too_large)
 
 
+@_store_free
 def _invoke(service: StateService, call: Call) -> Response:
     """Every other request: daprd's service invocation fallback (:mod:`~statelab.dapr.invoke`),
     which statelab always answers with daprd's error for an app it cannot reach."""
@@ -489,6 +534,7 @@ ROUTER: Router[Endpoint] = Router([
 _STORE_FREE: frozenset[Endpoint] = frozenset({_healthz, _healthz_outbound, _metadata,
                                               _put_metadata, _invoke})
 _LIGHT: frozenset[Endpoint] = frozenset({_get, _delete})
+_SMALL_BODY: frozenset[Endpoint] = frozenset({_save, _transaction})
 
 
 def _json_dumps(value: Any) -> bytes:

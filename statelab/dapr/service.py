@@ -8,14 +8,16 @@ simulator and the exercises call it directly; the gRPC binding will map
 details (``docs/dapr-state-api.md``; section numbers in comments refer to it), so a conflict in
 a simulated race is the very 409 a learner gets over HTTP.
 
-Each operation is written in three steps, so a door can run the middle one its own way:
+Each operation is written in three steps, once, for every door:
 
 1. *prepare* (pure): look the store up, check keys and options, build the store requests;
-2. *execute*: call the store (synchronous here; an asyncio door awaits its own store call);
+2. *execute*: the store call, *yielded* as a :class:`~statelab.dapr.steps.StoreCall` (the
+   ``*_steps`` generators): :func:`statelab.dapr.steps.run` makes it synchronously,
+   :func:`statelab.dapr.steps.run_async` awaits a native asyncio store on an event loop;
 3. *answer*: map a :class:`~statelab.stores.base.StoreError` onto Dapr's error with the
    public ``*_error`` functions below.
 
-The typed calls (:meth:`StateService.save`, :meth:`~StateService.get`, ...) chain the three
+The typed calls (:meth:`StateService.save`, :meth:`~StateService.get`, ...) run the steps
 for synchronous callers. Nothing here touches an event loop or a socket.
 """
 
@@ -24,10 +26,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
+from functools import partial
 from typing import Any, Literal, NoReturn, TypeVar
 
-from statelab.dapr import messages
+from statelab.dapr import messages, steps
 from statelab.dapr.components import Component, default_components, describe
+from statelab.dapr.steps import Steps
 from statelab.errors import DaprError
 from statelab.go.json import GoJSONError, decode_first_value, encode_std_ordered
 from statelab.stores.base import (
@@ -245,18 +249,22 @@ class StateService:
             raise messages.transactions_not_supported(component.name)
         return store
 
-    # -- execute: typed calls -------------------------------------------------------------------
+    # -- execute: each operation as steps (statelab.dapr.steps), and its synchronous call -----
 
     def save(self, store: str, items: Sequence[SaveItem]) -> None:
         """Save items (section 3). One item is one store call; several are saved one by one
         with no atomicity and their errors joined (3.3)."""
         component = self.component(store)
-        self.save_prepared(component, self.prepare_save(component, items))
+        steps.run(self.save_steps(component, self.prepare_save(component, items)))
 
     def save_prepared(self, component: Component, requests: Sequence[SetRequest]) -> None:
+        steps.run(self.save_steps(component, requests))
+
+    @staticmethod
+    def save_steps(component: Component, requests: Sequence[SetRequest]) -> Steps[None]:
         if not requests:
             return
-        error = _each(component.open().set, requests)
+        error = yield from _each(partial(steps.set_, component), requests)
         if error is not None:
             raise save_error(component.name, error) from None
 
@@ -264,19 +272,27 @@ class StateService:
             consistency: str = "") -> GetResult | None:
         """The stored item, or None for a missing key (section 4). *consistency* is passed
         unvalidated: Redis and in-memory ignore it, the replicated store routes reads by it."""
+        return steps.run(self.get_steps(store, key, metadata, consistency))
+
+    def get_steps(self, store: str, key: str, metadata: Metadata | None = None,
+                  consistency: str = "") -> Steps[GetResult | None]:
         component = self.component(store)
         stored_key = self.modified_key(component, key)
         try:
-            return component.open().get(stored_key, dict(metadata or {}), consistency)
+            return (yield from steps.get(component, stored_key, dict(metadata or {}),
+                                         consistency))
         except StoreError as exc:
             raise get_error(key, component.name, exc) from None
 
     def delete(self, store: str, item: DeleteItem) -> None:
         """Delete one key (section 5); an ETag is checked as the store checks it."""
+        steps.run(self.delete_steps(store, item))
+
+    def delete_steps(self, store: str, item: DeleteItem) -> Steps[None]:
         component = self.component(store)
         request = self._delete_request(component, item)
         try:
-            component.open().delete(request)
+            yield from steps.delete(component, request)
         except StoreError as exc:
             raise delete_error(item.key, exc) from None
 
@@ -286,26 +302,32 @@ class StateService:
         one item is one store call; several are deleted one by one in order, not atomically,
         their errors joined (an all-ETag failure re-wrapped as one ETag error). No items is a
         success that never calls the store (inferred in the gRPC spec, section 5.5)."""
+        steps.run(self.delete_bulk_steps(store, items))
+
+    def delete_bulk_steps(self, store: str, items: Sequence[DeleteItem]) -> Steps[None]:
         component = self.component(store)
         requests = [self._delete_request(component, item) for item in items]
         if not requests:
             return
-        error = _each(component.open().delete, requests)
+        error = yield from _each(partial(steps.delete, component), requests)
         if error is not None:
             raise bulk_delete_error(component.name, error) from None
 
     def bulk_get(self, store: str, keys: Sequence[str], metadata: Metadata | None = None
                  ) -> list[BulkItem]:
         """Read several keys (section 6); a store error stays with its key."""
+        return steps.run(self.bulk_get_steps(store, keys, metadata))
+
+    def bulk_get_steps(self, store: str, keys: Sequence[str], metadata: Metadata | None = None
+                       ) -> Steps[list[BulkItem]]:
         component = self.component(store)
         stored_keys = [self.modified_key(component, key) for key in keys]
-        backend = component.open()
         meta = dict(metadata or {})
         items: list[BulkItem] = []
         for stored_key in stored_keys:
             key = original_key(stored_key)
             try:
-                result = backend.get(stored_key, meta)
+                result = yield from steps.get(component, stored_key, meta)
             except StoreError as exc:
                 items.append(BulkItem(key, error=str(exc)))
                 continue
@@ -323,13 +345,18 @@ class StateService:
         prepared = [self.transaction_operation(component, op) for op in operations]
         self.transact_prepared(component, prepared, metadata)
 
-    @staticmethod
-    def transact_prepared(component: Component, operations: Sequence[TransactionOperation],
+    @classmethod
+    def transact_prepared(cls, component: Component, operations: Sequence[TransactionOperation],
                           metadata: Metadata | None = None) -> None:
         """The store's ``Multi``, even with no operations (the HTTP door answers those itself,
         as daprd's HTTP handler does; its gRPC handler calls the store)."""
+        steps.run(cls.transact_steps(component, operations, metadata))
+
+    @staticmethod
+    def transact_steps(component: Component, operations: Sequence[TransactionOperation],
+                       metadata: Metadata | None = None) -> Steps[None]:
         try:
-            component.open().multi(operations, dict(metadata or {}))
+            yield from steps.multi(component, operations, dict(metadata or {}))
         except StoreError as exc:
             raise transaction_error(exc) from None
 
@@ -375,14 +402,15 @@ class StateService:
             self.extended[name] = value
 
 
-def _each(call: Callable[[R], None], requests: Sequence[R]) -> StoreError | None:
+def _each(call: Callable[[R], Steps[None]], requests: Sequence[R]
+          ) -> Steps[StoreError | None]:
     """Run *call* on every request, as daprd's bulk saves and deletes do: one request's error
     as it is; several run one by one (daprd runs them in parallel goroutines; array order is
     one of the orders it may produce), none stopping the others, their errors joined."""
     errors: list[StoreError] = []
     for request in requests:
         try:
-            call(request)
+            yield from call(request)
         except StoreError as exc:
             errors.append(exc)
     if not errors:

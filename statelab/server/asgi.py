@@ -8,22 +8,33 @@ adapter keeps the HTTP layer's cost near the floor (see ``bench/``).
 Header names are handed to uvicorn in Go's canonical spelling (``Etag``), but uvicorn lowercases
 them on the wire; HTTP header names are case-insensitive, so clients cannot tell.
 
-Where each request runs (one rule: the event loop never waits on a store):
+Where each request runs (one rule: the event loop never waits on a store, and never hops to a
+thread where it can await instead):
 
 * A request is routed and authorised from its headers first (:meth:`StateAPI.begin`): a bad
   token, an unknown route or a bad escape is answered before any of the body is read, so an
   unauthenticated upload costs nothing.
 * Health and metadata never touch a store: they are answered on the event loop at once, even
   while every store call is stuck on a frozen Redis.
+* A component with a native asyncio store (a real Redis through ``redis.asyncio``, the
+  replicated store whose strong writes wait with ``asyncio.sleep``) is *awaited* on the loop
+  for every request whose work between store calls is small (:meth:`Pending.awaitable`: one
+  key's get or delete, a save or a transaction with a small body): the operation's steps run
+  on the loop and each store call is awaited (:func:`statelab.dapr.steps.run_async`).
 * Store calls on an embedded store are CPU-bound under the GIL, and a thread hop costs about a
   quarter of a GET (``bench/bench_sidecar.py``), so a *light* call (a GET, a DELETE, a small
   save) runs inline on the loop, but only while no other store call is running in the pool
-  (else it could wait on a lock that call holds). Everything else (bulk, transactions, big
-  saves, and every call to a store that waits on a network server) runs in a thread pool, so
-  one long request (a bulk read of ten 4 MiB values) leaves the loop free for others.
+  (else it could wait on a lock that call holds).
+* Everything else (bulk reads, big bodies, a component that blocks and has no asyncio store)
+  runs in a thread pool on the synchronous store, so one long request (a bulk read of ten
+  4 MiB values) leaves the loop free for others.
 * Expired items nobody reads are swept in the background (:class:`ExpirySweeper` stores), in
   the pool, once a second, from an asyncio task that lives between the lifespan's startup and
   shutdown: no thread is left behind when the sidecar stops.
+
+``STATELAB_ASYNC_STORES=off`` in the environment turns the native asyncio stores off (every
+call to a blocking store then goes to the pool, as before they existed): a switch for
+comparing the two in ``bench/bench_sidecar.py``, not a setting a learner needs.
 """
 
 from __future__ import annotations
@@ -31,17 +42,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from statelab.dapr.http import Response, StateAPI
+from statelab.dapr.components import Component
+from statelab.dapr.http import Pending, Response, StateAPI
 from statelab.server.identity import CHALLENGE_HEADER, PROOF_HEADER, proof
-from statelab.stores.base import ExpirySweeper
+from statelab.stores.base import AsyncStore, ExpirySweeper
 
-__all__ = ["SWEEP_INTERVAL", "StateApp"]
+__all__ = ["ASYNC_STORES_SWITCH", "SWEEP_INTERVAL", "StateApp"]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -50,6 +63,8 @@ T = TypeVar("T")
 
 #: Seconds between two sweeps of expired items (daprd's in-memory store: one second).
 SWEEP_INTERVAL = 1.0
+#: The environment variable that turns native asyncio stores off when set to ``off``.
+ASYNC_STORES_SWITCH = "STATELAB_ASYNC_STORES"
 #: Answers larger than this are sent in pieces of this size (see ``StateApp._send``).
 _SEND_CHUNK = 1024 * 1024
 
@@ -57,21 +72,32 @@ _SEND_CHUNK = 1024 * 1024
 class StateApp:
     """An ASGI 3 application serving one :class:`StateAPI`.
 
-    *offload* forces every store call into the pool (True) or lets light calls run inline
-    (False); by default light calls run inline unless a store blocks on I/O. With a *secret*
-    (``statelab run``: :mod:`statelab.server.identity`), ``GET /v1.0/healthz`` answers a
-    ``Statelab-Challenge`` header with its proof.
+    *offload* forces every synchronous store call into the pool (True) or lets light calls
+    run inline even on a blocking store (False); by default light calls run inline unless the
+    component blocks on I/O. *native* (default: unless ``STATELAB_ASYNC_STORES=off``) awaits
+    the components' native asyncio stores. With a *secret* (``statelab run``:
+    :mod:`statelab.server.identity`), ``GET /v1.0/healthz`` answers a ``Statelab-Challenge``
+    header with its proof.
+
+    One application serves one event loop at a time, as under an ASGI server; its asyncio
+    stores are built on that loop at first use and closed at the lifespan's shutdown.
     """
 
     def __init__(self, api: StateAPI, *, offload: bool | None = None, workers: int = 16,
-                 sweep_interval: float = SWEEP_INTERVAL, secret: bytes | None = None) -> None:
+                 sweep_interval: float = SWEEP_INTERVAL, secret: bytes | None = None,
+                 native: bool | None = None) -> None:
         self.api = api
         self._secret = secret
         self._challenge = CHALLENGE_HEADER.lower().encode("latin-1")
         components = api.components or []
-        if offload is None:
-            offload = any(c.blocking for c in components)
-        self._inline = not offload
+        self._components: dict[str, Component] = {c.name: c for c in components}
+        self._offload = offload
+        if native is None:
+            native = os.environ.get(ASYNC_STORES_SWITCH, "").lower() != "off"
+        self._native_enabled = native
+        #: The native asyncio store of each component (None: it has none), and their loop.
+        self._natives: dict[str, AsyncStore | None] = {}
+        self._natives_loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="statelab-store")
         #: Store calls (and sweeps) now running in the pool; light calls go inline only at 0.
         self._in_pool = 0
@@ -101,15 +127,46 @@ class StateApp:
             await self._send(pending.answer, send)
             return
         body, too_large = await self._read_body(receive)
-        finish = partial(pending.finish, body, body_too_large=too_large)
-        weight = pending.weight(len(body))
-        if weight == "none" or (weight == "light" and self._inline and not self._in_pool):
-            response = finish()
-        else:
-            response = await self._in_thread(finish)
+        response = await self._answer(pending, body, too_large)
         if self._secret is not None and scope["path"] == "/v1.0/healthz":
             response = self._prove(response, scope["headers"])
         await self._send(response, send)
+
+    async def _answer(self, pending: Pending, body: bytes, too_large: bool) -> Response:
+        """Where the request runs: see the module's docs."""
+        finish = partial(pending.finish, body, body_too_large=too_large)
+        name = pending.store_name
+        component = None if name is None else self._components.get(name)
+        weight = pending.weight(len(body))
+        if weight == "none" or component is None:  # no store call (an unknown store: E2)
+            return finish()
+        if pending.awaitable(len(body)) and self._native_store(component) is not None:
+            return await pending.finish_async(self._native_of, body, body_too_large=too_large)
+        inline = not component.blocking if self._offload is None else not self._offload
+        if weight == "light" and inline and not self._in_pool:
+            return finish()
+        return await self._in_thread(finish)
+
+    def _native_store(self, component: Component) -> AsyncStore | None:
+        """The component's asyncio store on the running loop, built at first use."""
+        if not self._native_enabled:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._natives_loop is not loop:  # a new loop: connections of another are unusable
+            self._natives = {}
+            self._natives_loop = loop
+        if component.name not in self._natives:
+            self._natives[component.name] = component.asynchronous()
+        return self._natives[component.name]
+
+    def _native_of(self, component: Component) -> AsyncStore | None:
+        return self._natives.get(component.name)
+
+    async def _close_natives(self) -> None:
+        natives, self._natives = self._natives, {}
+        for store in natives.values():
+            if store is not None:
+                await store.aclose()
 
     def _prove(self, response: Response, headers: list[tuple[bytes, bytes]]) -> Response:
         assert self._secret is not None
@@ -196,6 +253,7 @@ class StateApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.stop_background()
+                await self._close_natives()
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

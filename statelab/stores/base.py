@@ -13,6 +13,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "AsyncStore",
     "DeleteRequest",
     "EtagError",
     "ExpirySweeper",
@@ -144,6 +145,27 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and background work."""
+
+
+class AsyncStore(Protocol):
+    """The same component, awaited: a store that waits on a network server (or on a timer)
+    without holding a thread. A door that runs on an event loop builds one per component that
+    has it (``StoreType.asynchronous`` in the registry) and awaits it in place of the
+    synchronous store; the answers, errors and atomicity are the same, call for call.
+    """
+
+    async def get(self, key: str, metadata: dict[str, str],
+                  consistency: str = "") -> GetResult | None: ...
+
+    async def set(self, request: SetRequest) -> None: ...
+
+    async def delete(self, request: DeleteRequest) -> None: ...
+
+    async def multi(self, operations: Sequence[TransactionOperation],
+                    metadata: dict[str, str]) -> None: ...
+
+    async def aclose(self) -> None:
+        """Release this door's connections (the synchronous store is not touched)."""
 
 
 @runtime_checkable

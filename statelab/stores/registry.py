@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from statelab.errors import ComponentError
 from statelab.go.stdlib import GoParseError, atoi
 from statelab.latency import KINDS, Latency
-from statelab.stores.base import Store
+from statelab.stores.base import AsyncStore, Store
 
 __all__ = [
     "ComponentSpec",
@@ -66,6 +66,10 @@ class StoreType:
     query_failure: str | None = None
     #: A client on the backing database, for inspection (``Sidecar.redis()``); None if none.
     client: Callable[[ComponentSpec], Any] | None = None
+    #: A native asyncio store for a door's event loop, given the component's synchronous
+    #: store (which it may share state with); None when the component has none (calls to a
+    #: CPU-bound embedded store run inline on the loop, where a thread hop costs more).
+    asynchronous: Callable[[ComponentSpec, Store], AsyncStore | None] | None = None
 
 
 _TYPES: dict[str, StoreType] = {}
@@ -161,6 +165,18 @@ def _redis_blocking(spec: ComponentSpec) -> bool:
     return not is_embedded(spec)
 
 
+def _redis_asynchronous(spec: ComponentSpec, store: Store) -> AsyncStore | None:
+    """A real server is awaited through ``redis.asyncio``; the embedded one is called inline."""
+    from statelab.stores.redis.async_store import AsyncRedisStore
+    from statelab.stores.redis.clients import async_store_client, is_embedded
+    from statelab.stores.redis.store import RedisStore
+
+    if is_embedded(spec) or not isinstance(store, RedisStore):
+        return None
+    return AsyncRedisStore(async_store_client(spec), default_ttl=store.default_ttl,
+                           replicas=store.replicas)
+
+
 def _redis_client(spec: ComponentSpec) -> Any:
     from statelab.stores.redis.clients import inspection_client
 
@@ -248,6 +264,13 @@ def _replicated_build(spec: ComponentSpec) -> Store:
                            ack_timeout_ms=settings.ack_timeout_ms, seed=settings.seed)
 
 
+def _replicated_asynchronous(spec: ComponentSpec, store: Store) -> AsyncStore | None:
+    """The same replicas, with strong writes waiting on ``asyncio.sleep``."""
+    from statelab.stores.replicated import AsyncReplicatedStore, ReplicatedStore
+
+    return AsyncReplicatedStore(store) if isinstance(store, ReplicatedStore) else None
+
+
 def _replicated_classes() -> tuple[type, ...]:
     from statelab.stores.replicated import ReplicatedStore
 
@@ -266,11 +289,13 @@ def _register_builtin() -> None:
     # Neither fakeredis nor Debian's Redis carry RedisJSON and RediSearch, so every query on a
     # Redis store fails as Dapr's does on such a server (E20); the replicated store is Redis.
     register(StoreType("state.redis", _redis_build, _redis_validate, _redis_blocking,
-                       _redis_classes, query_failure=_REDIS_QUERY, client=_redis_client))
+                       _redis_classes, query_failure=_REDIS_QUERY, client=_redis_client,
+                       asynchronous=_redis_asynchronous))
     register(StoreType("state.in-memory", _memory_build, lambda spec: None, _never_blocks,
                        _memory_classes))
     register(StoreType("state.replicated", _replicated_build, _replicated_validate,
-                       _strong_writes_wait, _replicated_classes, query_failure=_REDIS_QUERY))
+                       _strong_writes_wait, _replicated_classes, query_failure=_REDIS_QUERY,
+                       asynchronous=_replicated_asynchronous))
 
 
 _register_builtin()

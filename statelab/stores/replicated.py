@@ -30,6 +30,7 @@ wait, so that clock moves on by it before the write answers.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -48,7 +49,7 @@ from statelab.stores.base import (
 )
 from statelab.stores.redis.model import RedisModelStore
 
-__all__ = ["LagModel", "Replica", "ReplicatedStore"]
+__all__ = ["Acknowledgement", "AsyncReplicatedStore", "LagModel", "Replica", "ReplicatedStore"]
 
 REPLICATED_FEATURES = ("ETAG", "TRANSACTIONAL")
 
@@ -85,6 +86,18 @@ class Replica:
                 self.data.pop(key, None)
             else:
                 self.data[key] = entry
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """How a write answers: after *delay_us* microseconds of waiting for the replicas (None:
+    at once), with *error* (None: success)."""
+
+    delay_us: int | None = None
+    error: StoreError | None = None
+
+
+_AT_ONCE = Acknowledgement()
 
 
 class _WallClock:
@@ -175,8 +188,9 @@ class ReplicatedStore:
         entry = self.primary.entry(key)
         return None if entry is None else (entry.data, entry.version)
 
-    def _replicate(self, keys: Sequence[str], consistency: str) -> None:
-        """Queue the primary's new state of *keys* to every replica; wait for acks if strong."""
+    def _replicate(self, keys: Sequence[str], consistency: str) -> Acknowledgement:
+        """Queue the primary's new state of *keys* to every replica, and say how long the
+        write waits for acknowledgements before it answers (strong) and with what."""
         now = self._clock()
         arrivals: list[int] = []
         for replica in self.replicas:
@@ -194,15 +208,22 @@ class ReplicatedStore:
                 arrivals.append(deliver - now)
         self._local.delay_us = 0
         if consistency != "strong" or self.write_quorum == 0:
-            return
+            return _AT_ONCE
         arrivals.sort()
         if len(arrivals) < self.write_quorum:
-            self._wait_us(self.ack_timeout_us)
-            raise StoreError(
+            return Acknowledgement(self.ack_timeout_us, StoreError(
                 f"strong write acknowledged by {len(arrivals)} of {self.write_quorum} required "
                 f"replicas within {self.ack_timeout_us // 1000} ms; the value is on the primary "
-                "and will replicate when the replicas come back")
-        self._wait_us(arrivals[self.write_quorum - 1])
+                "and will replicate when the replicas come back"))
+        return Acknowledgement(arrivals[self.write_quorum - 1])
+
+    def _answer(self, ack: Acknowledgement) -> None:
+        """Wait as the acknowledgement says (outside the lock: other clients go on meanwhile),
+        then answer with its error, if any."""
+        if ack.delay_us is not None:
+            self._wait_us(ack.delay_us)
+        if ack.error is not None:
+            raise ack.error
 
     def _wait_us(self, delay_us: int) -> None:
         self._local.delay_us = delay_us
@@ -210,6 +231,37 @@ class ReplicatedStore:
             self.wait(delay_us)  # a virtual clock moves on: the write answers after the wait
         elif self.wait == "sleep" and delay_us > 0:
             time.sleep(delay_us / 1e6)
+
+    # -- writes that have not answered yet (the asyncio door waits for them its own way) -------
+
+    def write(self, request: SetRequest) -> Acknowledgement:
+        """Apply a save on the primary and replicate it; the caller waits and answers."""
+        with self._lock:
+            self.primary.set(request)
+            return self._replicate([request.key], request.consistency)
+
+    def erase(self, request: DeleteRequest) -> Acknowledgement:
+        """Apply a delete on the primary and replicate it; the caller waits and answers."""
+        with self._lock:
+            self.primary.delete(request)
+            return self._replicate([request.key], request.consistency)
+
+    def transact(self, operations: Sequence[TransactionOperation],
+                 metadata: dict[str, str]) -> Acknowledgement:
+        """Run a transaction on the primary and replicate whatever it applied (a failed one
+        may have applied some operations: Redis has no rollback); the primary's error is the
+        answer unless the replicas' acknowledgement fails too."""
+        with self._lock:
+            failure: StoreError | None = None
+            try:
+                self.primary.multi(operations, metadata)
+            except StoreError as exc:
+                failure = exc
+            keys = list(dict.fromkeys(op.request.key for op in operations))
+            strong = any(op.request.consistency == "strong" for op in operations)
+            ack = self._replicate(keys, "strong" if strong else "eventual")
+        return ack if ack.error is not None or failure is None \
+            else Acknowledgement(ack.delay_us, failure)
 
     # -- Store protocol ---------------------------------------------------------------------
 
@@ -232,23 +284,13 @@ class ReplicatedStore:
             return GetResult(entry[0], str(entry[1]), {"replica": replica.name})
 
     def set(self, request: SetRequest) -> None:
-        with self._lock:
-            self.primary.set(request)
-            self._replicate([request.key], request.consistency)
+        self._answer(self.write(request))
 
     def delete(self, request: DeleteRequest) -> None:
-        with self._lock:
-            self.primary.delete(request)
-            self._replicate([request.key], request.consistency)
+        self._answer(self.erase(request))
 
     def multi(self, operations: Sequence[TransactionOperation], metadata: dict[str, str]) -> None:
-        with self._lock:
-            try:
-                self.primary.multi(operations, metadata)
-            finally:
-                keys = list(dict.fromkeys(op.request.key for op in operations))
-                strong = any(op.request.consistency == "strong" for op in operations)
-                self._replicate(keys, "strong" if strong else "eventual")
+        self._answer(self.transact(operations, metadata))
 
     def reset(self) -> None:
         with self._lock:
@@ -276,8 +318,45 @@ class ReplicatedStore:
             return rows
 
 
-if TYPE_CHECKING:
-    from statelab.stores.base import Store
+class AsyncReplicatedStore:
+    """The same :class:`ReplicatedStore`, for an event loop: a strong write waits for its
+    replicas' acknowledgements with ``asyncio.sleep``, so the loop serves other requests
+    meanwhile instead of a worker thread sitting in ``time.sleep``. Every other step is the
+    store's own (in memory, under its lock, microseconds)."""
 
-    # mypy --strict proves here that the class satisfies the Store protocol.
+    features: ClassVar[tuple[str, ...]] = REPLICATED_FEATURES
+
+    def __init__(self, store: ReplicatedStore) -> None:
+        self.store = store
+
+    async def get(self, key: str, metadata: dict[str, str],
+                  consistency: str = "") -> GetResult | None:
+        return self.store.get(key, metadata, consistency)
+
+    async def set(self, request: SetRequest) -> None:
+        await self._answer(self.store.write(request))
+
+    async def delete(self, request: DeleteRequest) -> None:
+        await self._answer(self.store.erase(request))
+
+    async def multi(self, operations: Sequence[TransactionOperation],
+                    metadata: dict[str, str]) -> None:
+        await self._answer(self.store.transact(operations, metadata))
+
+    async def aclose(self) -> None:
+        """Nothing to release: the replicas belong to the synchronous store."""
+
+    @staticmethod
+    async def _answer(ack: Acknowledgement) -> None:
+        if ack.delay_us:
+            await asyncio.sleep(ack.delay_us / 1e6)
+        if ack.error is not None:
+            raise ack.error
+
+
+if TYPE_CHECKING:
+    from statelab.stores.base import AsyncStore, Store
+
+    # mypy --strict proves here that the classes satisfy the Store protocols.
     _CONFORMS: type[Store] = ReplicatedStore
+    _CONFORMS_ASYNC: type[AsyncStore] = AsyncReplicatedStore

@@ -22,8 +22,8 @@ from statelab.go.stdlib import atoi
 if TYPE_CHECKING:
     from statelab.stores.registry import ComponentSpec
 
-__all__ = ["EMBEDDED", "ConnectionSettings", "embedded_redis_client", "inspection_client",
-           "is_embedded", "parse_duration", "store_client"]
+__all__ = ["EMBEDDED", "ConnectionSettings", "async_store_client", "embedded_redis_client",
+           "inspection_client", "is_embedded", "parse_duration", "store_client"]
 
 #: ``redisHost`` value (or absence) that selects the embedded fakeredis server.
 EMBEDDED = "embedded"
@@ -145,14 +145,38 @@ class ConnectionSettings:
             return None
         return max(self.read_timeout, self.write_timeout)
 
-    def retry(self) -> Any:
-        """redis-py's Retry for refused connections only (never for a timed-out command)."""
+    @property
+    def pool_timeout(self) -> float | None:
+        """How long a call waits for a free connection of the pool: go-redis's
+        ``PoolTimeout`` default, the read timeout plus one second."""
+        return None if self.read_timeout is None else self.read_timeout + 1.0
+
+    def retry(self, *, asynchronous: bool = False) -> Any:
+        """redis-py's Retry (or its asyncio twin) for refused connections only (never for a
+        timed-out command)."""
         from redis.backoff import ExponentialBackoff
         from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.retry import Retry
 
+        if asynchronous:
+            from redis.asyncio.retry import Retry as AsyncRetry
+
+            retry_class: Any = AsyncRetry
+        else:
+            from redis.retry import Retry
+
+            retry_class = Retry
         backoff = ExponentialBackoff(cap=self.max_retry_interval, base=self.min_retry_interval)
-        return Retry(backoff, self.max_retries, supported_errors=(RedisConnectionError,))
+        return retry_class(backoff, self.max_retries, supported_errors=(RedisConnectionError,))
+
+    def connection_options(self, spec: ComponentSpec) -> dict[str, Any]:
+        """The keyword arguments of a redis-py client (sync or asyncio) for *spec*."""
+        hostname, _, port = spec.meta("redisHost").partition(":")
+        return {"host": hostname, "port": int(port or spec.meta("redisPort") or 6379),
+                "db": atoi(spec.meta("redisDB") or "0"),
+                "password": spec.meta("redisPassword") or None,
+                "username": spec.meta("redisUsername") or None,
+                "socket_connect_timeout": self.dial_timeout,
+                "socket_timeout": self.socket_timeout}
 
 
 def _client(spec: ComponentSpec, *, for_store: bool) -> Any:
@@ -165,19 +189,26 @@ def _client(spec: ComponentSpec, *, for_store: bool) -> Any:
     import redis
 
     settings = ConnectionSettings.of(spec)
-    host = spec.meta("redisHost")
-    hostname, _, port = host.partition(":")
-    return redis.Redis(host=hostname, port=int(port or spec.meta("redisPort") or 6379),
-                       db=db, password=spec.meta("redisPassword") or None,
-                       username=spec.meta("redisUsername") or None,
-                       socket_connect_timeout=settings.dial_timeout,
-                       socket_timeout=settings.socket_timeout, retry=settings.retry(),
+    return redis.Redis(**settings.connection_options(spec), retry=settings.retry(),
                        max_connections=settings.pool_size, single_connection_client=False)
 
 
 def store_client(spec: ComponentSpec) -> Any:
     """The client the store itself uses."""
     return _client(spec, for_store=True)
+
+
+def async_store_client(spec: ComponentSpec) -> Any:
+    """A ``redis.asyncio`` client on a real server, for a door's event loop: a pool of
+    ``poolSize`` connections that waits up to ``pool_timeout`` for a free one (go-redis's
+    pool, where redis-py's default pool would fail at once with "Too many connections")."""
+    import redis.asyncio
+
+    settings = ConnectionSettings.of(spec)
+    pool = redis.asyncio.BlockingConnectionPool(
+        max_connections=settings.pool_size, timeout=settings.pool_timeout,
+        retry=settings.retry(asynchronous=True), **settings.connection_options(spec))
+    return redis.asyncio.Redis.from_pool(pool)  # closing the client closes its pool
 
 
 def inspection_client(spec: ComponentSpec) -> Any:

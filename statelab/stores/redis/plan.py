@@ -39,6 +39,7 @@ __all__ = [
     "encode",
     "expected_version",
     "expiry_failed",
+    "io_text",
     "plan_delete",
     "plan_save",
     "plan_transaction",
@@ -189,6 +190,12 @@ def expiry_failed(plan: SavePlan, error: str) -> StoreError:
     if plan.ttl is not None and plan.ttl > 0:
         return StoreError(f"failed to set key {plan.key} ttl: {error}")
     return StoreError(f"failed to persist key {plan.key}: {error}")
+
+
+def io_text(exc: BaseException) -> str:
+    """The client's words for a refused, broken or timed-out connection (what daprd quotes
+    of go-redis's error, and what the service then wraps as the operation's Dapr error)."""
+    return str(exc) or type(exc).__name__
 
 
 def transaction_failed(error: str) -> StoreError:

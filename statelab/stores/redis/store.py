@@ -44,6 +44,7 @@ from statelab.stores.redis.plan import (
     delete_failed,
     encode,
     expiry_failed,
+    io_text,
     plan_delete,
     plan_save,
     plan_transaction,
@@ -67,11 +68,6 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def _io_text(exc: BaseException) -> str:
-    """The client's words for a failed connection (what the service quotes)."""
-    return str(exc) or type(exc).__name__
-
-
 def _connection_errors_as_store_errors(
         method: Callable[Concatenate[RedisStore, _P], _R]
 ) -> Callable[Concatenate[RedisStore, _P], _R]:
@@ -82,7 +78,7 @@ def _connection_errors_as_store_errors(
         try:
             return method(self, *args, **kwargs)
         except self._io_errors as exc:
-            raise StoreError(_io_text(exc)) from None
+            raise StoreError(io_text(exc)) from None
     return call
 
 
@@ -149,7 +145,7 @@ class RedisStore:
         except self._io_errors as exc:
             # components-contrib's Set treats any error of the script's EVAL alike: with an
             # ETag, even a refused connection reads as an ETag mismatch (daprd answers 409).
-            error = _io_text(exc)
+            error = io_text(exc)
         if error is not None:
             raise save_failed(request, error)
         expiry = plan.expiry_command()
@@ -159,7 +155,7 @@ class RedisStore:
             except self._response_error as exc:  # the value stays written, as on daprd
                 raise expiry_failed(plan, redis7_wording(exc)) from None
             except self._io_errors as exc:
-                raise expiry_failed(plan, _io_text(exc)) from None
+                raise expiry_failed(plan, io_text(exc)) from None
         if waits_for_replicas(request, self.replicas):
             self.client.wait(self.replicas, 1000)
 
@@ -169,7 +165,7 @@ class RedisStore:
         try:
             self._delete_planned(plan_delete(request))
         except self._io_errors as exc:
-            raise delete_failed(_io_text(exc)) from None
+            raise delete_failed(io_text(exc)) from None
 
     def _delete_planned(self, plan: DeletePlan) -> None:
         if self.direct is not None:
