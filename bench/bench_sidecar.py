@@ -13,6 +13,9 @@ What it measures (all on 127.0.0.1, every process it starts is stopped in ``fina
   ETag comparison succeeds. Each save cell uses a fresh pool of keys pre-populated at version 1
   through the API; ``bench/wrk_save.lua`` writes key ``i % pool`` with etag ``1 + i // pool``.
   Non-2xx answers (wrk counts status >= 400) are reported and must be zero.
+* (d) ``statelab run`` on the same real ``redis-server`` with ``STATELAB_ASYNC_STORES=off``:
+  every store call hops to a worker thread and runs synchronous redis-py there, as before the
+  asyncio path (issue 14), so both are measured in one run.
 * A single sequential ``httpx.Client`` loop (GET and etag-checked save) against each server.
 * The store floor, in this process: ``RedisStore.get`` / ``RedisStore.set`` (etag-checked) and a
   bare ``EVALSHA`` of ``SAVE_SCRIPT`` with the same arguments on the same redis-py client, for
@@ -60,12 +63,18 @@ GET_POOL = 100                             # keys read in rotation by the GET lo
 # the cost of statelab's own HTTP adapter and API layer without a Redis behind them.
 MEMORY = "statelab·memory"
 FAKEREDIS_LUA = "fakeredis·lua"
+# statelab on the real redis-server with its asyncio stores turned off (worker threads).
+REDIS_THREADS = "statelab·redis-thr"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Targets (see DESIGN.md, Performance notes).
 TARGET_GET_VS_FLOOR = 0.50
 TARGET_SAVE_VS_FLOOR = 0.25
 TARGET_SET_VS_EVALSHA = 1.20
+# Issue 14: a real redis-server behind the sidecar, 16 connections.
+TARGET_REDIS_GET_VS_FLOOR = 0.30
+TARGET_REDIS_SAVE_VS_FLOOR = 0.20
+TARGET_REDIS_CPU_VS_EMBEDDED = 2.0
 
 
 # ------------------------------------------------------------------------------------------
@@ -243,11 +252,13 @@ spec:
     return folder
 
 
-def start_sidecar(procs: Processes, name: str, components: Path) -> Server:
+def start_sidecar(procs: Processes, name: str, components: Path,
+                  env: dict[str, str] | None = None) -> Server:
     port = free_port()
     proc = procs.start([sys.executable, "-m", "statelab", "run", "--port", str(port),
-                        "--components", str(components)],
-                       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                        "--grpc-port", "0", "--components", str(components)],
+                       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       env={**os.environ, **(env or {})})
     match = wait_for_line(proc, r"listening on (http://127\.0\.0\.1:\d+)", 30)
     return Server(name, match[1], proc.pid, statelab=True)
 
@@ -603,7 +614,8 @@ def main(argv: list[str] | None = None) -> int:
     # First guess of the etag-checked save rates (req/s) on a 2-core box, to size key pools;
     # each cell then uses the highest rate measured so far.
     expected_rps = {("statelab·embedded", 1): 2000.0, ("statelab·embedded", 16): 2500.0,
-                    ("statelab·redis", 1): 2500.0, ("statelab·redis", 16): 5000.0}
+                    ("statelab·redis", 1): 2500.0, ("statelab·redis", 16): 5000.0,
+                    (REDIS_THREADS, 1): 1500.0, (REDIS_THREADS, 16): 3000.0}
     log = (lambda msg: print(msg, flush=True)) if args.verbose else (lambda msg: None)
 
     def on_term(*_: Any) -> None:
@@ -625,7 +637,9 @@ def main(argv: list[str] | None = None) -> int:
         servers = [start_sidecar(procs, "statelab·embedded", embedded_dir),
                    start_sidecar(procs, "statelab·redis", redis_dir),
                    start_floor(procs),
-                   start_sidecar(procs, MEMORY, memory_dir)]
+                   start_sidecar(procs, MEMORY, memory_dir),
+                   start_sidecar(procs, REDIS_THREADS, redis_dir,
+                                 env={"STATELAB_ASYNC_STORES": "off"})]
         with httpx.Client(timeout=60) as http:
             for server in servers:
                 if server.statelab:
@@ -716,24 +730,40 @@ def main(argv: list[str] | None = None) -> int:
         floor_post = med(cells[("HTTP floor", "SAVE", 16)].rps)
         print("4. targets (ratios from this run)")
         results: list[bool] = []
+        targets = {"statelab·embedded": (TARGET_GET_VS_FLOOR, TARGET_SAVE_VS_FLOOR),
+                   "statelab·redis": (TARGET_REDIS_GET_VS_FLOOR, TARGET_REDIS_SAVE_VS_FLOOR)}
         for server in servers[:2]:
             get = med(cells[(server.name, "GET", 16)].rps)
             save = med(cells[(server.name, "SAVE", 16)].rps)
-            primary = server.name.endswith("embedded")
-            tag = "" if primary else "  (informational)"
-            ok_get = get / floor_get >= TARGET_GET_VS_FLOOR
-            ok_save = save / floor_post >= TARGET_SAVE_VS_FLOOR
-            if primary:
-                results += [ok_get, ok_save]
+            get_target, save_target = targets[server.name]
+            ok_get = get / floor_get >= get_target
+            ok_save = save / floor_post >= save_target
+            results += [ok_get, ok_save]
             cpu_get = cpu_of(server.name, "GET") / cpu_of("HTTP floor", "GET")
             cpu_save = cpu_of(server.name, "SAVE") / cpu_of("HTTP floor", "SAVE")
             print(f"   {server.name:<18} GET  x16 / floor GET  x16 = {get:6.0f} / "
-                  f"{floor_get:6.0f} = {get / floor_get:5.2f}  (>= {TARGET_GET_VS_FLOOR:.2f}) "
-                  f"{verdict(ok_get)}{tag}   [by server CPU/request: {1 / cpu_get:.2f}]")
+                  f"{floor_get:6.0f} = {get / floor_get:5.2f}  (>= {get_target:.2f}) "
+                  f"{verdict(ok_get)}   [by server CPU/request: {1 / cpu_get:.2f}]")
             print(f"   {server.name:<18} SAVE x16 / floor POST x16 = {save:6.0f} / "
                   f"{floor_post:6.0f} = {save / floor_post:5.2f}  (>= "
-                  f"{TARGET_SAVE_VS_FLOOR:.2f}) {verdict(ok_save)}{tag}   [by server CPU/request: "
+                  f"{save_target:.2f}) {verdict(ok_save)}   [by server CPU/request: "
                   f"{1 / cpu_save:.2f}]")
+        for op in ("GET", "SAVE"):
+            floor_cpu = cpu_of("HTTP floor", op)
+            own_redis = cpu_of("statelab·redis", op) - floor_cpu
+            own_embedded = cpu_of("statelab·embedded", op) - floor_cpu
+            ratio = own_redis / own_embedded if own_embedded > 0 else float("inf")
+            ok = ratio <= TARGET_REDIS_CPU_VS_EMBEDDED
+            results.append(ok)
+            print(f"   statelab CPU/request, {op:<4} x16: redis / embedded = {own_redis:4.0f} / "
+                  f"{own_embedded:4.0f} us = {ratio:5.2f}  (<= "
+                  f"{TARGET_REDIS_CPU_VS_EMBEDDED:.2f}) {verdict(ok)}")
+        for op in ("GET", "SAVE"):
+            asyncio_rps = med(cells[("statelab·redis", op, 16)].rps)
+            thread_rps = med(cells[(REDIS_THREADS, op, 16)].rps)
+            print(f"   {op:<4} x16 on real Redis, asyncio / worker threads = {asyncio_rps:6.0f} / "
+                  f"{thread_rps:6.0f} = {asyncio_rps / thread_rps:5.2f}  (informational: "
+                  "before and after issue 14)")
         for backend in stores:
             set_us = med(store_stats[(backend, "set")].medians)
             eval_us = med(store_stats[(backend, "evalsha")].medians)
@@ -766,6 +796,10 @@ def main(argv: list[str] | None = None) -> int:
         total, floor = cpu_of(MEMORY, "GET"), cpu_of("HTTP floor", "GET")
         print(f"   {MEMORY:<18} GET : {total:4.0f} = HTTP floor {floor:3.0f} + statelab "
               f"{total - floor:4.0f}  (adapter + API + dict lookup)")
+        for op in ("GET", "SAVE"):
+            total, floor = cpu_of(REDIS_THREADS, op), cpu_of("HTTP floor", op)
+            print(f"   {REDIS_THREADS:<18} {op:<4}: {total:4.0f} = HTTP floor {floor:3.0f} + "
+                  f"statelab {total - floor:4.0f}  (worker threads + synchronous redis-py)")
         print()
         print(f"overall: {verdict(all(results))}  ({time.monotonic() - began:.0f} s)")
         return 0 if all(results) or not args.check else 1

@@ -53,8 +53,11 @@ def _component(name: str, type_: str, **metadata: str) -> Component:
     return Component(name=name, type=type_, version="v1", metadata=metadata, source="(grpc)")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["asyncio", "threads"])
 def grpc_sidecar(request: pytest.FixtureRequest) -> Iterator[Sidecar]:
+    """The same sidecar served both ways (issue 14): ``grpc.aio`` awaiting the stores (a
+    component here waits on I/O, so that is the default), and, with
+    ``STATELAB_ASYNC_STORES=off``, grpcio's threaded server calling them synchronously."""
     components = [
         _component("fakestore", "state.redis"),
         _component("memstore", "state.in-memory"),
@@ -65,7 +68,11 @@ def grpc_sidecar(request: pytest.FixtureRequest) -> Iterator[Sidecar]:
         real = request.getfixturevalue("redis_server")
         components.append(_component("realstore", "state.redis", redisHost=real.address,
                                      redisDB="4"))
-    sidecar = start(0, "myapp", components, quiet=True, grpc_port=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STATELAB_ASYNC_STORES", "on" if request.param == "asyncio" else "off")
+        sidecar = start(0, "myapp", components, quiet=True, grpc_port=0)
+    kind = type(sidecar.grpc).__name__
+    assert kind == ("AsyncGrpcServer" if request.param == "asyncio" else "GrpcServer")
     yield sidecar
     sidecar.stop()
 

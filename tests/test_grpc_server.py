@@ -15,12 +15,14 @@ import threading
 
 import grpc
 import pytest
+from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
 from support import free_port
 
+from statelab.dapr.components import Component
 from statelab.dapr.service import StateService
 from statelab.errors import SidecarError
-from statelab.server.grpc_server import GrpcServer
+from statelab.server.grpc_server import AsyncGrpcServer, GrpcServer, grpc_door
 from statelab.server.sidecar import start
 
 
@@ -109,3 +111,76 @@ def test_import_statelab_does_not_import_grpc() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out == "[]\n"
+
+
+# -- issue 14: grpc.aio for stores that wait on I/O ----------------------------------------------
+
+def _replicated_service() -> StateService:
+    """A component that waits on time (strong writes): the asyncio server serves it."""
+    return StateService([Component(name="statestore", type="state.replicated", version="v1",
+                                   metadata={"lagDistribution": "fixed", "lagMeanMs": "0"},
+                                   source="(test)")])
+
+
+def test_the_door_is_asyncio_when_a_store_waits_on_io(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert type(grpc_door(StateService())) is GrpcServer  # embedded: CPU-bound calls
+    assert type(grpc_door(_replicated_service())) is AsyncGrpcServer
+    monkeypatch.setenv("STATELAB_ASYNC_STORES", "off")
+    assert type(grpc_door(_replicated_service())) is GrpcServer
+
+
+def test_the_asyncio_server_serves_then_frees_its_thread_port_and_stores() -> None:
+    before = {t.ident for t in threading.enumerate()}
+    service = _replicated_service()
+    server = AsyncGrpcServer(service)
+    port = server.start(0)
+    assert server.running and server.endpoint == f"127.0.0.1:{port}"
+    with grpc.insecure_channel(server.endpoint) as channel:
+        stub = dapr_pb2_grpc.DaprStub(channel)
+        strong = common_pb2.StateOptions(consistency=common_pb2.StateOptions.CONSISTENCY_STRONG)
+        stub.SaveState(state_pb2.SaveStateRequest(store_name="statestore", states=[
+            common_pb2.StateItem(key="k", value=b"v", options=strong)]), timeout=10)
+        answer = stub.GetState(state_pb2.GetStateRequest(
+            store_name="statestore", key="k",
+            consistency=common_pb2.StateOptions.CONSISTENCY_STRONG), timeout=10)
+        assert answer.data == b"v" and answer.etag == "1"
+    server.stop()
+    assert not server.running and server.endpoint is None
+    leftover = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert leftover == []
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))
+
+
+def test_the_asyncio_server_reports_a_busy_port() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        server = AsyncGrpcServer(_replicated_service())
+        with pytest.raises(SidecarError, match="cannot bind the gRPC port"):
+            server.start(holder.getsockname()[1])
+        assert not server.running
+
+
+@pytest.mark.parametrize("server_class", [GrpcServer, AsyncGrpcServer])
+def test_a_message_that_does_not_parse_is_internal_as_from_grpc_go(
+        server_class: type[GrpcServer] | type[AsyncGrpcServer],
+        caplog: pytest.LogCaptureFixture) -> None:
+    server = server_class(_replicated_service())
+    server.start(0)
+    try:
+        assert server.endpoint is not None
+        with grpc.insecure_channel(server.endpoint) as channel:
+            for method in ("SaveState", "GetState", "PublishEvent"):
+                raw = channel.unary_unary(f"/dapr.proto.runtime.v1.Dapr/{method}",
+                                          request_serializer=lambda b: b,
+                                          response_deserializer=lambda b: b)
+                with pytest.raises(grpc.RpcError) as caught:
+                    raw(b"\x12\xff\xff\xff", timeout=10)  # a truncated field
+                assert caught.value.code() == grpc.StatusCode.INTERNAL
+                assert caught.value.details().startswith(
+                    "grpc: error unmarshalling request: Error parsing message")
+            assert _get(server.endpoint) == b""  # and the server keeps serving
+    finally:
+        server.stop()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no traceback logged

@@ -17,8 +17,8 @@ server keeps serving. Handlers are synchronous and thread-safe (the service is):
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import grpc
 from dapr.proto.common.v1 import common_pb2
@@ -37,11 +37,11 @@ from statelab.dapr.service import (
     StateService,
     TransactionItem,
 )
-from statelab.dapr.steps import Steps
+from statelab.dapr.steps import AsyncStores, Steps
 from statelab.errors import DaprError
 from statelab.go.json import GoJSONError, unmarshal
 
-__all__ = ["IMPLEMENTED", "StateServicer", "building_block"]
+__all__ = ["IMPLEMENTED", "AsyncStateServicer", "StateServicer", "building_block"]
 
 T = TypeVar("T")
 
@@ -104,6 +104,15 @@ def _abort(context: grpc.ServicerContext, status: status_pb2.Status) -> NoReturn
     raise AssertionError("abort_with_status returned")  # grpcio raises; never reached
 
 
+def _failure(exc: Exception) -> status_pb2.Status:
+    """The status an RPC ends with: Dapr's error as daprd words it, or, for an internal
+    fault, INTERNAL saying so (it must not look like a Dapr answer)."""
+    if isinstance(exc, DaprError):
+        return to_status(exc)
+    return status_pb2.Status(code=grpc.StatusCode.INTERNAL.value[0],
+                             message=f"statelab internal error: {exc!r}")
+
+
 class StateServicer(dapr_pb2_grpc.DaprServicer):
     """The ``Dapr`` service's state RPCs over *service*; *api_token* as ``--dapr-api-token``."""
 
@@ -117,11 +126,8 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
         try:
             self._authenticate(context)
             return steps.run(work)
-        except DaprError as error:
-            failure = to_status(error)
-        except Exception as exc:  # an internal fault must not look like a Dapr answer
-            failure = status_pb2.Status(code=grpc.StatusCode.INTERNAL.value[0],
-                                        message=f"statelab internal error: {exc!r}")
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the RPC's status
+            failure = _failure(exc)
         _abort(context, failure)
 
     def _authenticate(self, context: grpc.ServicerContext) -> None:
@@ -252,9 +258,9 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
 
     def GetMetadata(self, request: Any,  # noqa: N802 - generated name
                     context: grpc.ServicerContext) -> metadata_pb2.GetMetadataResponse:
-        return self._run(context, self._get_metadata())
+        return self._run(context, self._get_metadata(request))
 
-    def _get_metadata(self) -> Steps[metadata_pb2.GetMetadataResponse]:
+    def _get_metadata(self, request: Any) -> Steps[metadata_pb2.GetMetadataResponse]:
         """Fields 1, 3, 4 and 8, as the spec says statelab fills them."""
         yield from ()  # no store call
         return metadata_pb2.GetMetadataResponse(
@@ -280,14 +286,44 @@ class StateServicer(dapr_pb2_grpc.DaprServicer):
     # -- every other RPC ---------------------------------------------------------------------
 
     def _unimplemented(self, rpc: str, context: grpc.ServicerContext) -> NoReturn:
+        _abort(context, self._unimplemented_status(rpc, context))
+
+    def _unimplemented_status(self, rpc: str, context: Any) -> status_pb2.Status:
         """The token is checked first, as daprd's interceptor runs before every handler."""
         try:
             self._authenticate(context)
         except DaprError as error:
-            _abort(context, to_status(error))
-        _abort(context, status_pb2.Status(
-            code=grpc.StatusCode.UNIMPLEMENTED.value[0],
-            message=messages.grpc_unimplemented(rpc, building_block(rpc))))
+            return to_status(error)
+        return status_pb2.Status(code=grpc.StatusCode.UNIMPLEMENTED.value[0],
+                                 message=messages.grpc_unimplemented(rpc, building_block(rpc)))
+
+    #: Each implemented RPC's steps, for handlers that drive them another way (asyncio).
+    STEPS: ClassVar[dict[str, str]] = {
+        "SaveState": "_save_state", "GetState": "_get_state", "GetBulkState": "_get_bulk_state",
+        "DeleteState": "_delete_state", "DeleteBulkState": "_delete_bulk_state",
+        "ExecuteStateTransaction": "_transaction", "QueryStateAlpha1": "_query",
+        "GetMetadata": "_get_metadata", "SetMetadata": "_set_metadata"}
+
+
+class AsyncStateServicer(StateServicer):
+    """The same RPCs for ``grpc.aio``: each operation's steps run on the server's event loop
+    and its store calls are awaited on the door's native asyncio stores (*stores*: a real
+    Redis through ``redis.asyncio``), or made inline where a component has none. Every check,
+    message and status is :class:`StateServicer`'s: only the driver differs."""
+
+    def __init__(self, service: StateService, api_token: str | None = None, *,
+                 stores: AsyncStores) -> None:
+        super().__init__(service, api_token)
+        self._stores = stores
+
+    async def _run_async(self, context: Any, work: Steps[T]) -> T:
+        try:
+            self._authenticate(context)
+            return await steps.run_async(work, self._stores)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the RPC's status
+            failure = _failure(exc)
+        await context.abort_with_status(rpc_status.to_status(failure))
+        raise AssertionError("abort_with_status returned")  # grpcio raises; never reached
 
 
 def _unimplemented_handler(rpc: str) -> Callable[[StateServicer, Any, Any], NoReturn]:
@@ -299,6 +335,34 @@ def _unimplemented_handler(rpc: str) -> Callable[[StateServicer, Any, Any], NoRe
     return handler
 
 
+def _async_handler(rpc: str) -> Callable[[AsyncStateServicer, Any, Any], Awaitable[Any]]:
+    build = getattr(StateServicer, StateServicer.STEPS[rpc])
+
+    async def handler(self: AsyncStateServicer, request: Any, context: Any) -> Any:
+        return await self._run_async(context, build(self, request))
+
+    handler.__name__ = rpc
+    handler.__doc__ = getattr(StateServicer, rpc).__doc__
+    return handler
+
+
+def _async_unimplemented_handler(rpc: str) -> Callable[[AsyncStateServicer, Any, Any],
+                                                       Awaitable[NoReturn]]:
+    async def handler(self: AsyncStateServicer, request: Any, context: Any) -> NoReturn:
+        status = self._unimplemented_status(rpc, context)
+        await context.abort_with_status(rpc_status.to_status(status))
+        raise AssertionError("abort_with_status returned")  # grpcio raises; never reached
+
+    handler.__name__ = rpc
+    handler.__doc__ = f"UNIMPLEMENTED: {rpc} belongs to {building_block(rpc)}."
+    return handler
+
+
 for _rpc in dir(dapr_pb2_grpc.DaprServicer):
-    if not _rpc.startswith("_") and _rpc not in IMPLEMENTED:
+    if _rpc.startswith("_"):
+        continue
+    if _rpc in IMPLEMENTED:
+        setattr(AsyncStateServicer, _rpc, _async_handler(_rpc))
+    else:
         setattr(StateServicer, _rpc, _unimplemented_handler(_rpc))
+        setattr(AsyncStateServicer, _rpc, _async_unimplemented_handler(_rpc))

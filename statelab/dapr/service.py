@@ -24,14 +24,13 @@ for synchronous callers. Nothing here touches an event loop or a socket.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from functools import partial
 from typing import Any, Literal, NoReturn, TypeVar
 
 from statelab.dapr import messages, steps
 from statelab.dapr.components import Component, default_components, describe
-from statelab.dapr.steps import Steps
+from statelab.dapr.steps import Steps, StoreCall
 from statelab.errors import DaprError
 from statelab.go.json import GoJSONError, decode_first_value, encode_std_ordered
 from statelab.stores.base import (
@@ -264,7 +263,7 @@ class StateService:
     def save_steps(component: Component, requests: Sequence[SetRequest]) -> Steps[None]:
         if not requests:
             return
-        error = yield from _each(partial(steps.set_, component), requests)
+        error = yield from _each(component, "set", requests)
         if error is not None:
             raise save_error(component.name, error) from None
 
@@ -279,10 +278,11 @@ class StateService:
         component = self.component(store)
         stored_key = self.modified_key(component, key)
         try:
-            return (yield from steps.get(component, stored_key, dict(metadata or {}),
-                                         consistency))
+            result: GetResult | None = yield StoreCall.get(component, stored_key,
+                                                           dict(metadata or {}), consistency)
         except StoreError as exc:
             raise get_error(key, component.name, exc) from None
+        return result
 
     def delete(self, store: str, item: DeleteItem) -> None:
         """Delete one key (section 5); an ETag is checked as the store checks it."""
@@ -292,7 +292,7 @@ class StateService:
         component = self.component(store)
         request = self._delete_request(component, item)
         try:
-            yield from steps.delete(component, request)
+            yield StoreCall(component, "delete", (request,))
         except StoreError as exc:
             raise delete_error(item.key, exc) from None
 
@@ -309,7 +309,7 @@ class StateService:
         requests = [self._delete_request(component, item) for item in items]
         if not requests:
             return
-        error = yield from _each(partial(steps.delete, component), requests)
+        error = yield from _each(component, "delete", requests)
         if error is not None:
             raise bulk_delete_error(component.name, error) from None
 
@@ -327,7 +327,7 @@ class StateService:
         for stored_key in stored_keys:
             key = original_key(stored_key)
             try:
-                result = yield from steps.get(component, stored_key, meta)
+                result: GetResult | None = yield StoreCall.get(component, stored_key, meta)
             except StoreError as exc:
                 items.append(BulkItem(key, error=str(exc)))
                 continue
@@ -356,7 +356,7 @@ class StateService:
     def transact_steps(component: Component, operations: Sequence[TransactionOperation],
                        metadata: Metadata | None = None) -> Steps[None]:
         try:
-            yield from steps.multi(component, operations, dict(metadata or {}))
+            yield StoreCall(component, "multi", (operations, dict(metadata or {})))
         except StoreError as exc:
             raise transaction_error(exc) from None
 
@@ -402,15 +402,16 @@ class StateService:
             self.extended[name] = value
 
 
-def _each(call: Callable[[R], Steps[None]], requests: Sequence[R]
+def _each(component: Component, method: Literal["set", "delete"], requests: Sequence[R]
           ) -> Steps[StoreError | None]:
-    """Run *call* on every request, as daprd's bulk saves and deletes do: one request's error
-    as it is; several run one by one (daprd runs them in parallel goroutines; array order is
-    one of the orders it may produce), none stopping the others, their errors joined."""
+    """Call the store's *method* on every request, as daprd's bulk saves and deletes do: one
+    request's error as it is; several run one by one (daprd runs them in parallel goroutines;
+    array order is one of the orders it may produce), none stopping the others, their errors
+    joined."""
     errors: list[StoreError] = []
     for request in requests:
         try:
-            yield from call(request)
+            yield StoreCall(component, method, (request,))
         except StoreError as exc:
             errors.append(exc)
     if not errors:

@@ -18,23 +18,16 @@ copy of any rule, no thread between an event loop and Redis.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from statelab.stores.base import (
-    AsyncStore,
-    DeleteRequest,
-    GetResult,
-    SetRequest,
-    TransactionOperation,
-)
+from statelab.stores.base import AsyncStore
 
 if TYPE_CHECKING:
     from statelab.dapr.components import Component
 
-__all__ = ["AsyncStores", "StoreCall", "Steps", "delete", "get", "multi", "run", "run_async",
-           "set_"]
+__all__ = ["AsyncStores", "StoreCall", "Steps", "run", "run_async"]
 
 T = TypeVar("T")
 Method = Literal["get", "set", "delete", "multi"]
@@ -51,6 +44,14 @@ class StoreCall:
     def run(self) -> Any:
         return getattr(self.component.open(), self.method)(*self.args)
 
+    @classmethod
+    def get(cls, component: Component, key: str, metadata: dict[str, str],
+            consistency: str = "") -> StoreCall:
+        """``get(key, metadata[, consistency])``: without a consistency the call is
+        ``get(key, metadata)``, as bulk reads always made it."""
+        return cls(component, "get",
+                   (key, metadata, consistency) if consistency else (key, metadata))
+
     async def run_on(self, store: AsyncStore) -> Any:
         return await getattr(store, self.method)(*self.args)
 
@@ -59,29 +60,6 @@ class StoreCall:
 Steps = Generator[StoreCall, Any, T]
 #: A door's native asyncio stores: the one for a component, or None (use the synchronous one).
 AsyncStores = Callable[["Component"], AsyncStore | None]
-
-
-# -- the four store calls, typed ------------------------------------------------------------------
-
-def get(component: Component, key: str, metadata: dict[str, str],
-        consistency: str = "") -> Steps[GetResult | None]:
-    # Without a consistency the call is ``get(key, metadata)``, as bulk reads always made it.
-    args = (key, metadata, consistency) if consistency else (key, metadata)
-    result: GetResult | None = yield StoreCall(component, "get", args)
-    return result
-
-
-def set_(component: Component, request: SetRequest) -> Steps[None]:
-    yield StoreCall(component, "set", (request,))
-
-
-def delete(component: Component, request: DeleteRequest) -> Steps[None]:
-    yield StoreCall(component, "delete", (request,))
-
-
-def multi(component: Component, operations: Sequence[TransactionOperation],
-          metadata: dict[str, str]) -> Steps[None]:
-    yield StoreCall(component, "multi", (operations, metadata))
 
 
 # -- the two drivers ------------------------------------------------------------------------------

@@ -91,10 +91,15 @@ class StateApp:
         self._challenge = CHALLENGE_HEADER.lower().encode("latin-1")
         components = api.components or []
         self._components: dict[str, Component] = {c.name: c for c in components}
-        self._offload = offload
+        blocking = {c.name for c in components if c.blocking}
         if native is None:
             native = os.environ.get(ASYNC_STORES_SWITCH, "").lower() != "off"
-        self._native_enabled = native
+        #: Components that may have a native asyncio store (those that wait on I/O or time).
+        self._awaitable = frozenset(blocking) if native else frozenset()
+        #: Components whose light calls may run inline on the loop.
+        self._inline = frozenset(
+            self._components.keys() - blocking if offload is None
+            else () if offload else self._components.keys())
         #: The native asyncio store of each component (None: it has none), and their loop.
         self._natives: dict[str, AsyncStore | None] = {}
         self._natives_loop: asyncio.AbstractEventLoop | None = None
@@ -133,31 +138,29 @@ class StateApp:
         await self._send(response, send)
 
     async def _answer(self, pending: Pending, body: bytes, too_large: bool) -> Response:
-        """Where the request runs: see the module's docs."""
-        finish = partial(pending.finish, body, body_too_large=too_large)
-        name = pending.store_name
-        component = None if name is None else self._components.get(name)
-        weight = pending.weight(len(body))
-        if weight == "none" or component is None:  # no store call (an unknown store: E2)
-            return finish()
-        if pending.awaitable(len(body)) and self._native_store(component) is not None:
+        """Where the request runs: see the module's docs. Per-component facts are read once,
+        in ``__init__``: a request pays for a few set lookups, not for the registry."""
+        size = len(body)
+        weight = pending.weight(size)
+        name = None if weight == "none" else pending.store_name
+        if name is None or name not in self._components:  # no store call (unknown store: E2)
+            return pending.finish(body, body_too_large=too_large)
+        if name in self._awaitable and pending.awaitable(size) \
+                and self._native_store(name) is not None:
             return await pending.finish_async(self._native_of, body, body_too_large=too_large)
-        inline = not component.blocking if self._offload is None else not self._offload
-        if weight == "light" and inline and not self._in_pool:
-            return finish()
-        return await self._in_thread(finish)
+        if weight == "light" and name in self._inline and not self._in_pool:
+            return pending.finish(body, body_too_large=too_large)
+        return await self._in_thread(partial(pending.finish, body, body_too_large=too_large))
 
-    def _native_store(self, component: Component) -> AsyncStore | None:
+    def _native_store(self, name: str) -> AsyncStore | None:
         """The component's asyncio store on the running loop, built at first use."""
-        if not self._native_enabled:
-            return None
         loop = asyncio.get_running_loop()
         if self._natives_loop is not loop:  # a new loop: connections of another are unusable
             self._natives = {}
             self._natives_loop = loop
-        if component.name not in self._natives:
-            self._natives[component.name] = component.asynchronous()
-        return self._natives[component.name]
+        if name not in self._natives:
+            self._natives[name] = self._components[name].asynchronous()
+        return self._natives[name]
 
     def _native_of(self, component: Component) -> AsyncStore | None:
         return self._natives.get(component.name)

@@ -207,11 +207,11 @@ class Sidecar:
     def _serve_grpc(self, port: int, quiet: bool) -> None:
         """Start the gRPC door on *port* (0: a free one); a busy port moves to a free one,
         said as for HTTP (stderr from scripts, the repr in notebooks)."""
-        from statelab.server.grpc_server import GrpcServer
+        from statelab.server.grpc_server import grpc_door
 
         assert self.api is not None
-        door = GrpcServer(self.api.service, host=self.url.split("//", 1)[1].rsplit(":", 1)[0],
-                          api_token=self.api.api_token, max_message_size=self.api.max_body_size)
+        door = grpc_door(self.api.service, host=self.url.split("//", 1)[1].rsplit(":", 1)[0],
+                         api_token=self.api.api_token, max_message_size=self.api.max_body_size)
         if not door.try_start(port):
             try:
                 door.start(0)
