@@ -577,8 +577,8 @@ def versions(redis_port: int) -> list[str]:
         f"{platform.release()}",
         f"python {platform.python_version()} · statelab {ver('statelab')} · uvicorn "
         f"{ver('uvicorn')} (httptools {ver('httptools')}, uvloop {ver('uvloop')}) · fakeredis "
-        f"{ver('fakeredis')} (lupa {ver('lupa')}) · redis-py {ver('redis')} · redis-server "
-        f"{match[1] if match else '?'} · httpx {ver('httpx')} · wrk "
+        f"{ver('fakeredis')} (lupa {ver('lupa')}) · redis-py {ver('redis')} (hiredis "
+        f"{ver('hiredis')}) · redis-server {match[1] if match else '?'} · httpx {ver('httpx')} · wrk "
         f"{wrk_match[1] if wrk_match else '?'}",
     ]
 

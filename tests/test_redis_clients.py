@@ -3,6 +3,8 @@ go-redis's defaults, components-contrib's duration parsing."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from statelab.dapr.components import Component
@@ -59,3 +61,25 @@ def test_a_bad_setting_is_a_component_error_naming_the_field() -> None:
     spec = _spec(readTimeout="soon")
     with pytest.raises(ComponentError, match='readTimeout: time: invalid duration "soon"'):
         validate(spec, lookup("state.redis"))  # type: ignore[arg-type]
+
+
+def test_the_asyncio_client_has_the_same_settings_and_a_waiting_pool() -> None:
+    from statelab.stores.redis.clients import async_store_client
+
+    component = Component(name="s", type="state.redis", version="v1", source="(test)",
+                          metadata={"redisHost": "localhost:6390", "redisDB": "2",
+                                    "dialTimeout": "250ms", "readTimeout": "2s",
+                                    "writeTimeout": "1s", "poolSize": "7",
+                                    "redisPassword": "pw"})
+    client = async_store_client(component)
+    pool = client.connection_pool
+    assert type(pool).__name__ == "BlockingConnectionPool"
+    assert pool.max_connections == 7
+    assert pool.timeout == 3.0  # go-redis's PoolTimeout: the read timeout plus a second
+    kwargs = pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"], kwargs["password"]) == \
+        ("localhost", 6390, 2, "pw")
+    assert kwargs["socket_connect_timeout"] == 0.25
+    assert kwargs["socket_timeout"] == 2.0  # the larger of read and write
+    assert kwargs["retry"].get_retries() == 3
+    asyncio.run(client.aclose())

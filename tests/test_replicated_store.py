@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,8 +13,8 @@ from statelab.dapr.components import Component, load_components
 from statelab.dapr.http import StateAPI
 from statelab.errors import ComponentError
 from statelab.server.sidecar import start
-from statelab.stores.base import DeleteRequest, SetRequest, StoreError
-from statelab.stores.replicated import LagModel, ReplicatedStore
+from statelab.stores.base import DeleteRequest, SetRequest, StoreError, TransactionOperation
+from statelab.stores.replicated import AsyncReplicatedStore, LagModel, ReplicatedStore
 
 
 class Clock:
@@ -194,3 +196,84 @@ def test_a_wait_function_is_called_with_each_strong_write_s_wait() -> None:
     assert waits == [25_000] and clock.now == 25_000     # the eventual write did not wait
     read = store.get("k", {})                            # eventual: a replica, caught up
     assert read is not None and read.data == b"2" and read.metadata["replica"] != "primary"
+
+
+# -- issue 14: the asyncio twin waits with asyncio.sleep ----------------------------------------
+
+def _awaited(store: ReplicatedStore, monkeypatch: pytest.MonkeyPatch,
+             work: Any) -> tuple[Any, list[float]]:
+    """Run *work* on an AsyncReplicatedStore over *store*, recording each asyncio.sleep."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("statelab.stores.replicated.asyncio.sleep", sleep)
+
+    async def main() -> Any:
+        twin = AsyncReplicatedStore(store)
+        try:
+            return await work(twin)
+        except StoreError as exc:
+            return exc
+        finally:
+            await twin.aclose()
+
+    return asyncio.run(main()), slept
+
+
+def test_the_asyncio_twin_waits_as_the_store_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    store, _ = make(lag_ms=30)
+
+    async def work(twin: AsyncReplicatedStore) -> Any:
+        await twin.set(SetRequest("k", 1))                           # eventual: no wait
+        await twin.set(SetRequest("k", 2, consistency="strong"))     # waits for the replicas
+        await twin.delete(DeleteRequest("k", consistency="strong"))
+        await twin.multi([TransactionOperation("upsert", SetRequest("t", 3,
+                                                                    consistency="strong"))], {})
+        return await twin.get("t", {}, "strong")
+
+    result, slept = _awaited(store, monkeypatch, work)
+    assert slept == [0.03, 0.03, 0.03]
+    assert result is not None and result.data == b"3" and result.metadata == {
+        "replica": "primary"}
+
+
+def test_the_asyncio_twin_fails_a_strong_write_after_the_ack_timeout(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    store, _ = make()
+    store.pause("replica-1")
+    sync_store, _ = make()
+    sync_store.pause("replica-1")
+    with pytest.raises(StoreError) as expected:
+        sync_store.set(SetRequest("k", 1, consistency="strong"))
+
+    async def work(twin: AsyncReplicatedStore) -> Any:
+        await twin.set(SetRequest("k", 1, consistency="strong"))
+
+    error, slept = _awaited(store, monkeypatch, work)
+    assert isinstance(error, StoreError) and str(error) == str(expected.value)
+    assert slept == [1.0]  # ackTimeoutMs, then the error
+    assert store.primary.get("k", {}) is not None  # the value stays on the primary
+
+
+def test_a_failed_transaction_still_replicates_what_it_applied(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis has no rollback: the good upsert is applied and replicated, the stale ETag is
+    the answer, after the strong wait (as the synchronous store answers)."""
+    operations = [TransactionOperation("upsert", SetRequest("a", 1, consistency="strong")),
+                  TransactionOperation("upsert", SetRequest("b", 2, etag="9"))]
+    store, _ = make()
+    store.set(SetRequest("b", 0))
+
+    async def work(twin: AsyncReplicatedStore) -> Any:
+        await twin.multi(operations, {})
+
+    error, slept = _awaited(store, monkeypatch, work)
+    sync_store, _ = make()
+    sync_store.set(SetRequest("b", 0))
+    with pytest.raises(StoreError) as expected:
+        sync_store.multi(operations, {})
+    assert isinstance(error, StoreError) and str(error) == str(expected.value)
+    assert slept == [sync_store.last_delay_us / 1e6]
+    assert store.primary.get("a", {}) is not None

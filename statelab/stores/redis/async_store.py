@@ -11,6 +11,11 @@ readings (:mod:`statelab.stores.redis.plan`), ``WAIT`` after a strong save when 
 replicas, MULTI/EXEC for transactions (no rollback: good operations apply when one fails).
 Only the I/O differs.
 
+Concurrent requests' commands that reach the store in the same turn of the event loop go out
+together as one pipeline (:mod:`statelab.stores.redis.batching`): the client's cost per
+command is shared, which is most of what a request costs here. ``WAIT`` and transactions keep
+connections of their own.
+
 Connections come from a pool of the component's ``poolSize`` that waits for a free connection
 (go-redis's ``PoolTimeout``: the read timeout plus a second) rather than failing at once, with
 the component's ``dialTimeout``, ``readTimeout`` and ``writeTimeout``
@@ -31,6 +36,7 @@ from statelab.stores.base import (
     StoreError,
     TransactionOperation,
 )
+from statelab.stores.redis.batching import CommandBatcher
 from statelab.stores.redis.plan import (
     REDIS_FEATURES,
     SavePlan,
@@ -77,14 +83,15 @@ class AsyncRedisStore:
         self.replicas = replicas
         self._save = client.register_script(SAVE_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
+        self.batcher = CommandBatcher(client)
 
     async def get(self, key: str, metadata: dict[str, str],
                   consistency: str = "") -> GetResult | None:
         try:
             try:
-                fields = await self.client.hgetall(key)
+                fields = await self.batcher.execute("HGETALL", key)
             except self._response_error:  # WRONGTYPE: a plain string written by someone else
-                return read_plain(await self.client.get(key))
+                return read_plain(await self.batcher.execute("GET", key))
         except self._io_errors as exc:
             raise StoreError(io_text(exc)) from None
         return read_hash(fields)
@@ -102,7 +109,7 @@ class AsyncRedisStore:
         expiry = plan.expiry_command()
         if expiry is not None:
             try:
-                await self.client.execute_command(*expiry)
+                await self.batcher.execute(*expiry)
             except self._response_error as exc:  # the value stays written, as on daprd
                 raise expiry_failed(plan, redis7_wording(exc)) from None
             except self._io_errors as exc:
@@ -152,10 +159,10 @@ class AsyncRedisStore:
     async def _evalsha(self, script: Any, key: str, args: tuple[str | bytes, ...]) -> Any:
         """EVALSHA, and on NOSCRIPT (a restarted or flushed server) load the script and retry."""
         try:
-            return await self.client.evalsha(script.sha, 1, key, *args)
+            return await self.batcher.execute("EVALSHA", script.sha, 1, key, *args)
         except self._no_script_error:
             script.sha = await self.client.script_load(script.script)
-            return await self.client.evalsha(script.sha, 1, key, *args)
+            return await self.batcher.execute("EVALSHA", script.sha, 1, key, *args)
 
 
 if TYPE_CHECKING:

@@ -1,0 +1,97 @@
+"""Commands of concurrent requests sent together (statelab/stores/redis/batching.py): each
+request gets its own reply or its own error, in order, and a broken connection fails only the
+batch it broke."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import fakeredis
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError, ResponseError
+
+from statelab.stores.redis.batching import CommandBatcher
+
+
+def _run(work: Any) -> Any:
+    async def main() -> Any:
+        server = fakeredis.FakeServer()
+        client = fakeredis.FakeAsyncRedis(server=server)
+        try:
+            return await work(client, server)
+        finally:
+            await client.aclose()
+    return asyncio.run(main())
+
+
+def test_commands_of_one_turn_share_a_batch_and_keep_their_own_replies() -> None:
+    async def work(client: Any, server: Any) -> Any:
+        await client.set("plain", "x")
+        batcher = CommandBatcher(client)
+        replies = await asyncio.gather(
+            *(batcher.execute("HSET", f"h{i}", "data", str(i)) for i in range(5)),
+            *(batcher.execute("HGETALL", f"h{i}") for i in range(5)),
+            batcher.execute("HGETALL", "plain"),  # WRONGTYPE: this command's error only
+            batcher.execute("HGETALL", "missing"),
+            return_exceptions=True)
+        return replies, batcher.batches, batcher.commands
+
+    replies, batches, commands = _run(work)
+    assert replies[:5] == [1] * 5
+    assert replies[5:10] == [{b"data": str(i).encode()} for i in range(5)]
+    assert isinstance(replies[10], ResponseError) and "WRONGTYPE" in str(replies[10])
+    assert replies[11] == {}
+    assert (batches, commands) == (1, 12)
+
+
+def test_a_burst_larger_than_a_batch_goes_out_as_several() -> None:
+    async def work(client: Any, server: Any) -> Any:
+        batcher = CommandBatcher(client, max_batch=4)
+        replies = await asyncio.gather(*(batcher.execute("INCR", "n") for _ in range(10)))
+        return sorted(replies), batcher.batches
+
+    replies, batches = _run(work)
+    assert replies == list(range(1, 11)) and batches == 3
+
+
+def test_one_request_alone_is_a_plain_command() -> None:
+    async def work(client: Any, server: Any) -> Any:
+        batcher = CommandBatcher(client)
+        assert await batcher.execute("SET", "k", "v") is True
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await batcher.execute("HGETALL", "k")
+        return batcher.batches, batcher.commands
+
+    assert _run(work) == (2, 2)
+
+
+def test_a_broken_connection_fails_its_batch_and_the_next_one_recovers() -> None:
+    async def work(client: Any, server: Any) -> Any:
+        batcher = CommandBatcher(client)
+        server.connected = False
+        failed = await asyncio.gather(*(batcher.execute("GET", f"k{i}") for i in range(3)),
+                                      return_exceptions=True)
+        alone = await asyncio.gather(batcher.execute("GET", "k"), return_exceptions=True)
+        server.connected = True
+        back = await asyncio.gather(*(batcher.execute("GET", f"k{i}") for i in range(3)))
+        return failed + alone, back
+
+    failed, back = _run(work)
+    assert all(isinstance(error, RedisConnectionError) for error in failed), failed
+    assert back == [None, None, None]
+
+
+def test_a_cancelled_request_leaves_the_others_their_replies() -> None:
+    async def work(client: Any, server: Any) -> Any:
+        batcher = CommandBatcher(client)
+        tasks = [asyncio.ensure_future(batcher.execute("INCR", "n")) for _ in range(3)]
+        await asyncio.sleep(0)  # queued, not yet sent
+        tasks[1].cancel()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        return done, await client.get("n")
+
+    done, counter = _run(work)
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert done[0] != done[2] and {done[0], done[2]} <= {1, 2, 3}
+    assert counter == b"3"  # the command was already in the batch: it ran, as on a socket
