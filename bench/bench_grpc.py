@@ -23,6 +23,10 @@ table shows the median.
 
 Targets (issue 11): GetState at least 0.5 of the floor, etag-checked SaveState at least 0.3.
 
+With a ``redis-server`` on the PATH it also serves a real Redis twice (issue 14): the default
+``grpc.aio`` door awaiting ``redis.asyncio``, and ``STATELAB_ASYNC_STORES=off`` (grpcio's
+threaded server, synchronous redis-py on its workers), and prints both side by side.
+
 Usage: ``python bench/bench_grpc.py [--quick] [--rounds N] [--seconds S]`` (``make bench``).
 """
 
@@ -31,10 +35,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +50,13 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from bench_sidecar import Processes, free_port, wait_for_line  # noqa: E402 - sibling script
+from bench_sidecar import (  # noqa: E402 - sibling script
+    Processes,
+    free_port,
+    start_redis,
+    wait_for_line,
+    write_components,
+)
 
 HOST = "127.0.0.1"
 STORE = "statestore"
@@ -270,9 +282,26 @@ def main(argv: list[str] | None = None) -> int:
                    HttpTarget(f"http://{HOST}:{http_port}"),
                    StubTarget("stub floor", f"{HOST}:{floor_port}", versioned=False),
                    StubTarget("stub statelab", f"{HOST}:{grpc_port}", versioned=True)]
-        seed = SdkTarget("seed", f"{HOST}:{grpc_port}", True).client()
-        seed.save_state(STORE, "hot", VALUE)
-        seed.close()
+        redis_endpoints: dict[str, str] = {}
+        if shutil.which("redis-server") is not None:
+            redis_port, _ = start_redis(procs)
+            folder = write_components(Path(tempfile.mkdtemp(prefix="statelab-bench-grpc-")),
+                                      f"{HOST}:{redis_port}")
+            for mode in ("asyncio", "threads"):
+                port = free_port()
+                proc = procs.start(
+                    [sys.executable, "-m", "statelab", "run", "--port", str(free_port()),
+                     "--grpc-port", str(port), "--components", str(folder)],
+                    stdout=subprocess.PIPE,
+                    env=dict(env, STATELAB_ASYNC_STORES="on" if mode == "asyncio" else "off"))
+                wait_for_line(proc, r"listening on", 60)
+                redis_endpoints[mode] = f"{HOST}:{port}"
+                targets += [SdkTarget(f"SDK redis {mode}", redis_endpoints[mode], True),
+                            StubTarget(f"stub redis {mode}", redis_endpoints[mode], True)]
+        for endpoint in (f"{HOST}:{grpc_port}", *redis_endpoints.values()):
+            seed = SdkTarget("seed", endpoint, True).client()
+            seed.save_state(STORE, "hot", VALUE)
+            seed.close()
 
         cells = [(op, conc) for op in ("get", "save") for conc in (False, True)]
         results: dict[tuple[str, str, bool], list[float]] = {}
@@ -310,6 +339,20 @@ def main(argv: list[str] | None = None) -> int:
             label = ("GetState" if op == "get" else "SaveState (etag, fw)") + \
                 (f" x{THREADS} thr" if conc else " 1 client")
             print(f"{label:<28}{floor_rate:>12.0f}{rate:>15.0f}{rate / floor_rate:>8.2f}")
+        if redis_endpoints:
+            print("\na real redis-server (issue 14): grpc.aio awaiting redis.asyncio vs grpcio's "
+                  "threaded server with synchronous redis-py (STATELAB_ASYNC_STORES=off)")
+            print(f"{'calls/s':<28}{'SDK asyncio':>12}{'SDK threads':>12}{'ratio':>8}"
+                  f"{'stub asyncio':>14}{'stub threads':>14}{'ratio':>8}")
+            for op, conc in cells:
+                label = ("GetState" if op == "get" else "SaveState (etag, fw)") + \
+                    (f" x{THREADS} thr" if conc else " 1 client")
+                sdk_a, sdk_t = med("SDK redis asyncio", op, conc), med("SDK redis threads", op,
+                                                                       conc)
+                stub_a, stub_t = med("stub redis asyncio", op, conc), med("stub redis threads",
+                                                                          op, conc)
+                print(f"{label:<28}{sdk_a:>12.0f}{sdk_t:>12.0f}{sdk_a / sdk_t:>8.2f}"
+                      f"{stub_a:>14.0f}{stub_t:>14.0f}{stub_a / stub_t:>8.2f}")
         print("\nall targets met (SDK rows)" if ok else "\nsome targets missed")
         return 0
     finally:
