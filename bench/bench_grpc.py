@@ -52,6 +52,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from bench_sidecar import (  # noqa: E402 - sibling script
     Processes,
+    cpu_seconds,
     free_port,
     start_redis,
     wait_for_line,
@@ -283,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
                    StubTarget("stub floor", f"{HOST}:{floor_port}", versioned=False),
                    StubTarget("stub statelab", f"{HOST}:{grpc_port}", versioned=True)]
         redis_endpoints: dict[str, str] = {}
+        server_pids: dict[str, int] = {}
+        #: Server CPU (us) per call of each real-Redis cell, per round.
+        cpu_per_call: dict[tuple[str, str, bool], list[float]] = {}
         if shutil.which("redis-server") is not None:
             redis_port, _ = start_redis(procs)
             folder = write_components(Path(tempfile.mkdtemp(prefix="statelab-bench-grpc-")),
@@ -296,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                     env=dict(env, STATELAB_ASYNC_STORES="on" if mode == "asyncio" else "off"))
                 wait_for_line(proc, r"listening on", 60)
                 redis_endpoints[mode] = f"{HOST}:{port}"
+                server_pids[mode] = proc.pid
                 targets += [SdkTarget(f"SDK redis {mode}", redis_endpoints[mode], True),
                             StubTarget(f"stub redis {mode}", redis_endpoints[mode], True)]
         for endpoint in (f"{HOST}:{grpc_port}", *redis_endpoints.values()):
@@ -309,8 +314,14 @@ def main(argv: list[str] | None = None) -> int:
             order = [(t, op, conc) for t in targets for op, conc in cells]
             random.shuffle(order)
             for target, op, conc in order:
+                mode = next((m for m in server_pids if target.name.endswith(f"redis {m}")), None)
+                before = cpu_seconds(server_pids[mode]) if mode else 0.0
                 rate = measure(target, op, conc, seconds)
                 results.setdefault((target.name, op, conc), []).append(rate)
+                if mode:
+                    used = cpu_seconds(server_pids[mode]) - before
+                    cpu_per_call.setdefault((target.name, op, conc), []).append(
+                        used / max(rate * seconds, 1) * 1e6)
 
         def med(name: str, op: str, conc: bool) -> float:
             return statistics.median(results[(name, op, conc)])
@@ -342,8 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         if redis_endpoints:
             print("\na real redis-server (issue 14): grpc.aio awaiting redis.asyncio vs grpcio's "
                   "threaded server with synchronous redis-py (STATELAB_ASYNC_STORES=off)")
-            print(f"{'calls/s':<28}{'SDK asyncio':>12}{'SDK threads':>12}{'ratio':>8}"
-                  f"{'stub asyncio':>14}{'stub threads':>14}{'ratio':>8}")
+            print(f"{'calls/s (server CPU us/call)':<28}{'SDK asyncio':>16}{'SDK threads':>16}"
+                  f"{'ratio':>7}{'stub asyncio':>16}{'stub threads':>16}{'ratio':>7}")
             for op, conc in cells:
                 label = ("GetState" if op == "get" else "SaveState (etag, fw)") + \
                     (f" x{THREADS} thr" if conc else " 1 client")
@@ -351,8 +362,13 @@ def main(argv: list[str] | None = None) -> int:
                                                                        conc)
                 stub_a, stub_t = med("stub redis asyncio", op, conc), med("stub redis threads",
                                                                           op, conc)
-                print(f"{label:<28}{sdk_a:>12.0f}{sdk_t:>12.0f}{sdk_a / sdk_t:>8.2f}"
-                      f"{stub_a:>14.0f}{stub_t:>14.0f}{stub_a / stub_t:>8.2f}")
+                def cpu(name: str, op: str = op, conc: bool = conc) -> str:
+                    return f"({statistics.median(cpu_per_call[(name, op, conc)]):.0f})"
+
+                print(f"{label:<28}{sdk_a:>9.0f} {cpu('SDK redis asyncio'):>6}"
+                      f"{sdk_t:>9.0f} {cpu('SDK redis threads'):>6}{sdk_a / sdk_t:>7.2f}"
+                      f"{stub_a:>9.0f} {cpu('stub redis asyncio'):>6}"
+                      f"{stub_t:>9.0f} {cpu('stub redis threads'):>6}{stub_a / stub_t:>7.2f}")
         print("\nall targets met (SDK rows)" if ok else "\nsome targets missed")
         return 0
     finally:

@@ -84,3 +84,24 @@ def launch_redis(*extra: str) -> RedisServer:
             time.sleep(0.02)
     client.close()
     return server
+
+
+def launch_primary_and_replica() -> tuple[RedisServer, RedisServer]:
+    """A redis-server and a replica of it, returned once the replica is in sync (polled with
+    a deadline: waiting for servers to start, not for a race)."""
+    primary = launch_redis("--repl-diskless-sync-delay", "0")
+    replica = launch_redis("--replicaof", "127.0.0.1", str(primary.port))
+    primary_client, replica_client = primary.client(), replica.client()
+    deadline = time.monotonic() + 20
+    try:
+        while replica_client.info("replication").get("master_link_status") != "up" or \
+                primary_client.info("replication").get("slave0", {}).get("state") != "online":
+            if time.monotonic() > deadline:
+                replica.stop()
+                primary.stop()
+                raise RuntimeError("the replica never synchronised")
+            time.sleep(0.05)
+    finally:
+        primary_client.close()
+        replica_client.close()
+    return primary, replica

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from support import RedisServer, free_port, launch_redis
+from support import RedisServer, free_port, launch_primary_and_replica, launch_redis
 
 from statelab.dapr.components import Component
 from statelab.stores.base import (
@@ -230,15 +230,9 @@ def _wait_calls(client: Any) -> int:
 
 @pytest.mark.real_redis
 def test_strong_saves_wait_for_a_real_replica() -> None:
-    primary = launch_redis("--repl-diskless-sync-delay", "0")
-    replica = launch_redis("--replicaof", "127.0.0.1", str(primary.port))
+    primary, replica = launch_primary_and_replica()
     try:
         primary_client, replica_client = primary.client(), replica.client()
-        deadline = time.monotonic() + 20
-        while replica_client.info("replication").get("master_link_status") != "up" or \
-                primary_client.info("replication").get("slave0", {}).get("state") != "online":
-            assert time.monotonic() < deadline, "the replica never synchronised"
-            time.sleep(0.05)  # waiting for a server to start, not for a race
         component = Component(name="replicated", type="state.redis", version="v1",
                               metadata={"redisHost": primary.address}, source="(test)")
         assert isinstance(component.open(), RedisStore)

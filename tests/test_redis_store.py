@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import RedisServer, launch_redis
+from support import RedisServer, launch_primary_and_replica, launch_redis
 
 from statelab.dapr.components import Component
 from statelab.dapr.http import StateAPI
@@ -146,16 +146,9 @@ def wait_calls(client: Any) -> int:
 @pytest.mark.real_redis
 def test_strong_writes_wait_for_a_real_replica() -> None:
     """§11.5: with a replica connected at init, strong saves run WAIT; eventual ones don't."""
-    primary = launch_redis("--repl-diskless-sync-delay", "0")
-    replica = launch_redis("--replicaof", "127.0.0.1", str(primary.port))
+    primary, replica = launch_primary_and_replica()
     try:
-        primary_client = primary.client()
-        deadline = time.monotonic() + 20
-        replica_client = replica.client()
-        while replica_client.info("replication").get("master_link_status") != "up" or \
-                primary_client.info("replication").get("slave0", {}).get("state") != "online":
-            assert time.monotonic() < deadline, "the replica never synchronised"
-            time.sleep(0.05)  # waiting for a server to start, not for a race
+        primary_client, replica_client = primary.client(), replica.client()
         component = Component(name="replicated", type="state.redis", version="v1",
                               metadata={"redisHost": primary.address}, source="(test)")
         api = StateAPI([component])

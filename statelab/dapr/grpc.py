@@ -10,8 +10,9 @@ transaction, no empty-transaction shortcut), the option enums, raw bytes as valu
 the errors become gRPC statuses in :mod:`statelab.dapr.grpc_errors`.
 
 Every other RPC of the service answers ``UNIMPLEMENTED`` naming its building block, and the
-server keeps serving. Handlers are synchronous and thread-safe (the service is): the server in
-:mod:`statelab.server.grpc_server` runs them on a thread pool.
+server keeps serving. Each RPC is written once, as the steps of its operation
+(:mod:`statelab.dapr.steps`): :class:`StateServicer`'s handlers run them synchronously (grpcio's
+threaded server), :class:`AsyncStateServicer`'s await them on ``grpc.aio``'s event loop.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ header metadata, Go's JSON decoding of bodies, the exact bytes of answers. What 
 semantics lives in :mod:`statelab.dapr.service`. The ASGI adapter serves it over sockets, and
 :class:`statelab.server.transport.StateTransport` hands it to an ``httpx.Client`` in-process.
 
-Calls are synchronous and thread-safe (the stores are); nothing here touches an event loop.
+Each endpoint is a generator of its operation's store calls (:mod:`statelab.dapr.steps`):
+:meth:`Pending.finish` runs it synchronously (thread-safe: the stores are), and
+:meth:`Pending.finish_async` awaits it on a door's event loop.
 """
 
 from __future__ import annotations

@@ -22,10 +22,13 @@ Replicas can be paused (frozen: no updates, no reads), partitioned (cut from the
 updates, but clients that reach them still read) and resumed (they catch up).
 
 Time comes from a clock: real time in the sidecar, virtual time in the simulator. In the sidecar
-a strong write really waits (the HTTP adapter runs this store on worker threads); in the
-simulator the store only *reports* the wait and the event loop delays the answer; on a clock of
-your own (the exercises' labs), pass a function as *wait* and the store calls it with each
-wait, so that clock moves on by it before the write answers.
+a strong write really waits: on the doors' event loops with ``asyncio.sleep``
+(:class:`AsyncReplicatedStore`, which serves other requests meanwhile), with ``time.sleep`` for
+synchronous callers (outside the store's lock); in the simulator the store only *reports* the
+wait and the event loop delays the answer; on a clock of your own (the exercises' labs), pass a
+function as *wait* and the store calls it with each wait, so that clock moves on by it before
+the write answers. The writes return an :class:`Acknowledgement` (how long to wait, and the
+error to answer then) so that each caller waits its own way.
 """
 
 from __future__ import annotations
