@@ -95,3 +95,60 @@ def test_a_cancelled_request_leaves_the_others_their_replies() -> None:
     assert isinstance(done[1], asyncio.CancelledError)
     assert done[0] != done[2] and {done[0], done[2]} <= {1, 2, 3}
     assert counter == b"3"  # the command was already in the batch: it ran, as on a socket
+
+
+class HeldClient:
+    """A client whose replies wait until the test releases them: a batch stays in flight."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.sent: list[list[tuple[Any, ...]]] = []
+
+    async def execute_command(self, *args: Any) -> Any:
+        self.sent.append([args])
+        await self.release.wait()
+        return args[-1]
+
+    def pipeline(self, transaction: bool) -> Any:
+        client = self
+
+        class Pipe:
+            def __init__(self) -> None:
+                self.commands: list[tuple[Any, ...]] = []
+
+            async def __aenter__(self) -> Pipe:
+                return self
+
+            async def __aexit__(self, *exc: object) -> None:
+                return None
+
+            def execute_command(self, *args: Any) -> None:
+                self.commands.append(args)
+
+            async def execute(self, raise_on_error: bool) -> list[Any]:
+                client.sent.append(self.commands)
+                await client.release.wait()
+                return [args[-1] for args in self.commands]
+
+        return Pipe()
+
+
+def test_commands_that_arrive_while_batches_are_in_flight_wait_for_the_next_one() -> None:
+    async def main() -> Any:
+        client = HeldClient()
+        batcher = CommandBatcher(client, max_in_flight=1)
+        first = asyncio.ensure_future(batcher.execute("ECHO", 0))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the first batch is on the wire, held
+        later = [asyncio.ensure_future(batcher.execute("ECHO", i)) for i in range(1, 6)]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        held = [list(batch) for batch in client.sent]
+        client.release.set()
+        replies = await asyncio.gather(first, *later)
+        return held, client.sent, replies
+
+    held, sent, replies = asyncio.run(main())
+    assert held == [[("ECHO", 0)]]  # nothing else went out while the first was in flight
+    assert sent[1] == [("ECHO", i) for i in range(1, 6)]  # then all of them, together
+    assert replies == [0, 1, 2, 3, 4, 5]
