@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import posixpath
+
 import pytest
+from hypothesis import given, strategies as st
 
 from statelab.go.stdlib import (
     GoParseError,
@@ -89,3 +92,16 @@ def test_parse_int_names_itself() -> None:
 ])
 def test_path_clean_is_go_s(raw: str, clean: str) -> None:
     assert path_clean(raw) == clean
+
+
+@given(st.lists(st.sampled_from(["", ".", "..", "a", "b.c", ".h", "%2E", "%2F", "k..", "..k"]),
+                max_size=8))
+def test_path_clean_matches_posix_normpath_on_rooted_paths(segments: list[str]) -> None:
+    """The fast path (an already clean path is returned as it is) and the loop agree with
+    posixpath.normpath, which is Go's path.Clean on rooted paths but for POSIX's leading
+    '//'."""
+    raw = "/" + "/".join(segments)
+    expected = posixpath.normpath(raw)
+    if expected.startswith("//"):
+        expected = "/" + expected.lstrip("/")
+    assert path_clean(raw) == expected

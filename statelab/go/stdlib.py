@@ -89,6 +89,8 @@ def path_clean(path: str) -> str:
     pkg/api/http/middlewares.go), so ``/v1.0/./state/s/../s/k`` reaches the key ``k``.
     """
     rooted = path.startswith("/")
+    if rooted and "//" not in path and "/." not in path and not path.endswith("/"):
+        return path  # hot path (every request): already clean, the loop is the identity
     kept: list[str] = []
     for segment in path.split("/"):
         if segment in ("", "."):
