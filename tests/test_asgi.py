@@ -294,7 +294,7 @@ def test_a_strong_replicated_write_waits_on_the_loop_while_others_are_served() -
     sent meanwhile is answered first, and no thread of the pool is used."""
     component = Component(name="statestore", type="state.replicated", version="v1",
                           metadata={"replicas": "2", "lagDistribution": "fixed",
-                                    "lagMeanMs": "60000"},
+                                    "lagMinMs": "60000", "lagMaxMs": "60000"},
                           source="(tests)")
     api = StateAPI([component], app_id="asgi")
     store = component.open()

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import grpc
 import pytest
@@ -184,3 +185,47 @@ def test_a_message_that_does_not_parse_is_internal_as_from_grpc_go(
     finally:
         server.stop()
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no traceback logged
+
+
+def test_slow_calls_hold_no_thread_on_the_asyncio_server() -> None:
+    """40 strong writes wait a minute for their replicas (more than the threaded server's 32
+    workers); a read sent meanwhile is answered at once, and the writes are still waiting."""
+    service = StateService([Component(name="statestore", type="state.replicated",
+                                      version="v1", source="(test)",
+                                      metadata={"lagDistribution": "fixed",
+                                                "lagMinMs": "60000", "lagMaxMs": "60000"})])
+    store = service.component("statestore").open()
+    original = store.write  # type: ignore[attr-defined]
+    written: list[str] = []
+    all_waiting = threading.Event()
+
+    def counting_write(request: Any) -> Any:
+        acknowledgement = original(request)
+        written.append(request.key)
+        if len(written) == 40:
+            all_waiting.set()
+        return acknowledgement
+
+    store.write = counting_write  # type: ignore[attr-defined]
+    server = AsyncGrpcServer(service)
+    server.start(0)
+    try:
+        assert server.endpoint is not None
+        with grpc.insecure_channel(server.endpoint) as channel:
+            stub = dapr_pb2_grpc.DaprStub(channel)
+            strong = common_pb2.StateOptions(
+                consistency=common_pb2.StateOptions.CONSISTENCY_STRONG)
+            writes = [stub.SaveState.future(state_pb2.SaveStateRequest(
+                store_name="statestore",
+                states=[common_pb2.StateItem(key=f"k{i}", value=b"v", options=strong)]))
+                for i in range(40)]
+            assert all_waiting.wait(30)  # every write is on the primary, waiting for replicas
+            answer = stub.GetState(state_pb2.GetStateRequest(
+                store_name="statestore", key="k0",
+                consistency=common_pb2.StateOptions.CONSISTENCY_STRONG), timeout=10)
+            assert answer.data == b"v"  # on the primary, while its write waits for replicas
+            assert not any(write.done() for write in writes)
+            for write in writes:
+                write.cancel()
+    finally:
+        server.stop(grace=0)
