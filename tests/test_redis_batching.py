@@ -152,3 +152,23 @@ def test_commands_that_arrive_while_batches_are_in_flight_wait_for_the_next_one(
     assert held == [[("ECHO", 0)]]  # nothing else went out while the first was in flight
     assert sent[1] == [("ECHO", i) for i in range(1, 6)]  # then all of them, together
     assert replies == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_command_queued_past_the_pool_timeout_fails_as_go_redis_says() -> None:
+    """Behind a batch that never answers (a frozen server), queued commands do not wait for
+    it: past the queue timeout (0 here: at once) they fail with go-redis's words."""
+    async def main() -> Any:
+        client = HeldClient()
+        batcher = CommandBatcher(client, max_in_flight=1, queue_timeout=0.0)
+        first = asyncio.ensure_future(batcher.execute("ECHO", 0))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # on the wire, held
+        queued = [asyncio.ensure_future(batcher.execute("ECHO", i)) for i in range(1, 4)]
+        failed = await asyncio.gather(*queued, return_exceptions=True)
+        client.release.set()
+        return await first, failed, client.sent
+
+    first, failed, sent = asyncio.run(main())
+    assert first == 0 and sent == [[("ECHO", 0)]]  # the queued commands were never sent
+    assert all(isinstance(e, RedisConnectionError) and str(e) == "redis: connection pool timeout"
+               for e in failed), failed

@@ -168,13 +168,14 @@ def _redis_blocking(spec: ComponentSpec) -> bool:
 def _redis_asynchronous(spec: ComponentSpec, store: Store) -> AsyncStore | None:
     """A real server is awaited through ``redis.asyncio``; the embedded one is called inline."""
     from statelab.stores.redis.async_store import AsyncRedisStore
-    from statelab.stores.redis.clients import async_store_client, is_embedded
+    from statelab.stores.redis.clients import ConnectionSettings, async_store_client, is_embedded
     from statelab.stores.redis.store import RedisStore
 
     if is_embedded(spec) or not isinstance(store, RedisStore):
         return None
     return AsyncRedisStore(async_store_client(spec), default_ttl=store.default_ttl,
-                           replicas=store.replicas)
+                           replicas=store.replicas,
+                           queue_timeout=ConnectionSettings.of(spec).pool_timeout)
 
 
 def _redis_client(spec: ComponentSpec) -> Any:

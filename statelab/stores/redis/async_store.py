@@ -61,13 +61,14 @@ class AsyncRedisStore:
     """``state.redis`` semantics on a ``redis.asyncio.Redis`` client (a real server).
 
     *replicas* is the number of connected replicas counted at component init (spec 11.5);
-    the synchronous store of the same component counts it once for both.
+    the synchronous store of the same component counts it once for both. A command that
+    waits longer than *queue_timeout* for its batch fails as go-redis's pool timeout does.
     """
 
     features: ClassVar[tuple[str, ...]] = REDIS_FEATURES
 
     def __init__(self, client: Any, *, default_ttl: int | None = None,
-                 replicas: int = 0) -> None:
+                 replicas: int = 0, queue_timeout: float | None = None) -> None:
         from redis.exceptions import (  # lazy: ~120 ms to import
             ConnectionError as RedisConnectionError,
             NoScriptError,
@@ -83,7 +84,7 @@ class AsyncRedisStore:
         self.replicas = replicas
         self._save = client.register_script(SAVE_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
-        self.batcher = CommandBatcher(client)
+        self.batcher = CommandBatcher(client, queue_timeout=queue_timeout)
 
     async def get(self, key: str, metadata: dict[str, str],
                   consistency: str = "") -> GetResult | None:

@@ -30,16 +30,28 @@ MAX_BATCH = 64
 MAX_IN_FLIGHT = 2
 
 
+#: A queued command: its arguments, its answer, and when it was queued (the loop's clock).
+_Queued = tuple[tuple[Any, ...], "asyncio.Future[Any]", float]
+
+
 class CommandBatcher:
     """``await batcher.execute("HGETALL", key)``: the reply, or the command's own error
-    (a server error for that command, or the connection error that failed its batch)."""
+    (a server error for that command, or the connection error that failed its batch).
+
+    A command that waits in the queue longer than *queue_timeout* seconds (the component's
+    pool timeout, go-redis's ``PoolTimeout``) fails with go-redis's "redis: connection pool
+    timeout" instead of being sent: behind a frozen server a burst of requests ends within
+    that bound plus the read timeouts of the batches ahead of it, however large the burst.
+    """
 
     def __init__(self, client: Any, *, max_batch: int = MAX_BATCH,
-                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
+                 max_in_flight: int = MAX_IN_FLIGHT,
+                 queue_timeout: float | None = None) -> None:
         self.client = client
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
-        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self.queue_timeout = queue_timeout
+        self._queue: list[_Queued] = []
         self._scheduled = False
         self._in_flight = 0
         #: Batches sent and commands in them (for tests and benchmarks).
@@ -49,7 +61,7 @@ class CommandBatcher:
     async def execute(self, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((args, future))
+        self._queue.append((args, future, loop.time()))
         if not self._scheduled:
             # Flushed at the end of this turn of the loop: every request that reaches the
             # store meanwhile joins the same batch.
@@ -59,16 +71,36 @@ class CommandBatcher:
 
     def _flush_queued(self) -> None:
         self._scheduled = False
+        if self.queue_timeout is not None and self._queue and \
+                self._in_flight >= self.max_in_flight:
+            self._expire_queued()
         while self._queue and self._in_flight < self.max_in_flight:
-            batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+            queued, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
             self._in_flight += 1
-            task = asyncio.ensure_future(self._send(batch))
+            task = asyncio.ensure_future(self._send([(a, f) for a, f, _ in queued]))
             task.add_done_callback(self._sent)
+
+    def _expire_queued(self) -> None:
+        """Fail the commands that have waited past the queue timeout (the oldest come first)."""
+        assert self.queue_timeout is not None
+        deadline = asyncio.get_running_loop().time() - self.queue_timeout
+        expired = 0
+        while expired < len(self._queue) and self._queue[expired][2] <= deadline:
+            expired += 1
+        if not expired:
+            return
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        for _, future, _ in self._queue[:expired]:
+            _settle(future, RedisConnectionError("redis: connection pool timeout"))
+        del self._queue[:expired]
 
     def _sent(self, task: asyncio.Future[None]) -> None:
         self._in_flight -= 1
         _consume(task)
         if self._queue and not self._scheduled:
+            if self.queue_timeout is not None:
+                self._expire_queued()
             self._flush_queued()
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
