@@ -6,7 +6,7 @@ import pytest
 
 from statelab.errors import PlainTextError
 from statelab.dapr.http import ROUTER
-from statelab.dapr.routing import clean_path
+from statelab.dapr.routing import Route, Router, clean_path
 
 
 def match_route(method: str, path: str) -> tuple[str, dict[str, str]] | None:
@@ -95,3 +95,19 @@ def test_the_fallback_gets_the_path_as_sent() -> None:
     found = ROUTER.match("GET", "/v1.0/invoke/app/method//x/../y")
     assert found is not None and found.route is ROUTER.fallback
     assert found.params == {"path": "/v1.0/invoke/app/method//x/../y"}
+
+
+def test_recent_paths_are_remembered_within_a_bound() -> None:
+    router = Router([Route(frozenset({"GET"}), "/v1.0/state/{storeName}/{key}", "get")],
+                    fallback="invoke")
+    first = router.match("GET", "/v1.0/state/s/k%2Fx")
+    assert first is not None and first.params == {"storeName": "s", "key": "k/x"}
+    assert router.match("GET", "/v1.0/state/s/k%2Fx") is first  # remembered
+    assert router.match("POST", "/v1.0/state/s/k%2Fx").route.endpoint == "invoke"
+    for _ in range(2):  # a bad escape is never remembered: it raises every time
+        with pytest.raises(PlainTextError):
+            router.match("GET", "/v1.0/state/s/%zz")
+    for i in range(5000):
+        router.match("GET", f"/v1.0/state/s/k{i}")
+    assert len(router._recent) <= 4096  # noqa: SLF001 - the bound is the point
+    assert router.match("GET", "/v1.0/state/s/k4999").params["key"] == "k4999"

@@ -73,6 +73,10 @@ def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | No
     return params
 
 
+#: How many routed paths :class:`Router` remembers.
+_RECENT_LIMIT = 4096
+
+
 class Router(Generic[T]):
     """A route table, matched the way chi matches daprd's routes.
 
@@ -90,6 +94,10 @@ class Router(Generic[T]):
         for route in self.routes:
             for method in route.methods:
                 self._by_shape.setdefault((method, len(route.segments)), []).append(route)
+        #: Recent answers by (method, escaped path): a hot key is routed once, not per request
+        #: (cleaning, splitting and matching cost about 3 us of a 60 us request). Bounded:
+        #: emptied when full. Matches are never changed after they are made.
+        self._recent: dict[tuple[str, str], Match[T] | None] = {}
 
     def match(self, method: str, raw_path: str) -> Match[T] | None:
         """Find the route for *method* on the escaped *raw_path*; None (or the fallback route,
@@ -99,6 +107,16 @@ class Router(Generic[T]):
         the method, which is how chi backtracks. Raises :class:`PlainTextError` for a bad
         escape in a parameter.
         """
+        key = (method, raw_path)
+        if key in self._recent:
+            return self._recent[key]
+        found = self._match(method, raw_path)
+        if len(self._recent) >= _RECENT_LIMIT:
+            self._recent.clear()
+        self._recent[key] = found
+        return found
+
+    def _match(self, method: str, raw_path: str) -> Match[T] | None:
         cleaned = clean_path(raw_path)
         segments = cleaned.split("/")[1:]
         best: tuple[Route[T], dict[str, str]] | None = None
