@@ -98,39 +98,49 @@ def test_a_cancelled_request_leaves_the_others_their_replies() -> None:
 
 
 class HeldClient:
-    """A client whose replies wait until the test releases them: a batch stays in flight."""
+    """A client whose connections answer only when the test releases them: a batch stays on
+    the wire. It records each batch as written (redis-py's public connection calls)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool_size: int = 10) -> None:
         self.release = asyncio.Event()
         self.sent: list[list[tuple[Any, ...]]] = []
+        self.response_callbacks: dict[str, Any] = {}
+        self.connection_pool = HeldPool(self, pool_size)
 
-    async def execute_command(self, *args: Any) -> Any:
-        self.sent.append([args])
-        await self.release.wait()
-        return args[-1]
 
-    def pipeline(self, transaction: bool) -> Any:
-        client = self
+class HeldPool:
+    def __init__(self, client: HeldClient, max_connections: int) -> None:
+        self.client = client
+        self.max_connections = max_connections
+        self.checked_out = 0
 
-        class Pipe:
-            def __init__(self) -> None:
-                self.commands: list[tuple[Any, ...]] = []
+    async def get_connection(self) -> HeldConnection:
+        await asyncio.sleep(0)  # as a real pool may: other batches run meanwhile
+        self.checked_out += 1
+        return HeldConnection(self.client)
 
-            async def __aenter__(self) -> Pipe:
-                return self
+    async def release(self, connection: HeldConnection) -> None:
+        self.checked_out -= 1
 
-            async def __aexit__(self, *exc: object) -> None:
-                return None
 
-            def execute_command(self, *args: Any) -> None:
-                self.commands.append(args)
+class HeldConnection:
+    def __init__(self, client: HeldClient) -> None:
+        self.client = client
+        self.replies: list[Any] = []
 
-            async def execute(self, raise_on_error: bool) -> list[Any]:
-                client.sent.append(self.commands)
-                await client.release.wait()
-                return [args[-1] for args in self.commands]
+    def pack_commands(self, commands: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return list(commands)
 
-        return Pipe()
+    async def send_packed_command(self, packed: list[tuple[Any, ...]]) -> None:
+        self.client.sent.append(packed)
+        self.replies.extend(args[-1] for args in packed)
+
+    async def read_response(self) -> Any:
+        await self.client.release.wait()
+        return self.replies.pop(0)
+
+    async def disconnect(self, nowait: bool = False) -> None:
+        self.replies.clear()
 
 
 def test_commands_that_arrive_while_batches_are_in_flight_wait_for_the_next_one() -> None:
@@ -138,8 +148,8 @@ def test_commands_that_arrive_while_batches_are_in_flight_wait_for_the_next_one(
         client = HeldClient()
         batcher = CommandBatcher(client, max_in_flight=1)
         first = asyncio.ensure_future(batcher.execute("ECHO", 0))
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)  # the first batch is on the wire, held
+        while not client.sent:  # until the first batch is on the wire, held
+            await asyncio.sleep(0)
         later = [asyncio.ensure_future(batcher.execute("ECHO", i)) for i in range(1, 6)]
         for _ in range(3):
             await asyncio.sleep(0)
@@ -161,8 +171,8 @@ def test_a_command_queued_past_the_pool_timeout_fails_as_go_redis_says() -> None
         client = HeldClient()
         batcher = CommandBatcher(client, max_in_flight=1, queue_timeout=0.0)
         first = asyncio.ensure_future(batcher.execute("ECHO", 0))
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)  # on the wire, held
+        while not client.sent:  # until it is on the wire, held
+            await asyncio.sleep(0)
         queued = [asyncio.ensure_future(batcher.execute("ECHO", i)) for i in range(1, 4)]
         failed = await asyncio.gather(*queued, return_exceptions=True)
         client.release.set()
@@ -172,3 +182,22 @@ def test_a_command_queued_past_the_pool_timeout_fails_as_go_redis_says() -> None
     assert first == 0 and sent == [[("ECHO", 0)]]  # the queued commands were never sent
     assert all(isinstance(e, RedisConnectionError) and str(e) == "redis: connection pool timeout"
                for e in failed), failed
+
+
+def test_the_batcher_keeps_its_connections_and_leaves_one_in_the_pool() -> None:
+    async def main() -> Any:
+        kept = []
+        for pool_size in (1, 2, 3, 10):
+            client = HeldClient(pool_size)
+            client.release.set()
+            batcher = CommandBatcher(client, max_in_flight=2, max_batch=2)
+            for _ in range(3):
+                await asyncio.gather(*(batcher.execute("ECHO", i) for i in range(5)))
+            kept.append(client.connection_pool.checked_out)
+            await batcher.aclose()
+            assert client.connection_pool.checked_out == 0
+        return kept
+
+    # A pool of one: no connection kept (each batch borrows it); else one per batch in
+    # flight, at most two, always leaving one for WAIT, transactions and script loads.
+    assert asyncio.run(main()) == [0, 1, 2, 2]

@@ -13,8 +13,9 @@ Only the I/O differs.
 
 Concurrent requests' commands that reach the store in the same turn of the event loop go out
 together as one pipeline (:mod:`statelab.stores.redis.batching`): the client's cost per
-command is shared, which is most of what a request costs here. ``WAIT`` and transactions keep
-connections of their own.
+command is shared, which is most of what a request costs here. A strong save that waits for
+replicas (its script, its expiry and ``WAIT``, which counts the writes of its own connection)
+and transactions keep one connection each.
 
 Connections come from a pool of the component's ``poolSize`` that waits for a free connection
 (go-redis's ``PoolTimeout``: the read timeout plus a second) rather than failing at once, with
@@ -26,7 +27,7 @@ server is back reconnects by itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from statelab.stores.base import (
@@ -99,8 +100,22 @@ class AsyncRedisStore:
 
     async def set(self, request: SetRequest) -> None:
         plan = plan_save(request, self.default_ttl)
+        if not waits_for_replicas(request, self.replicas):
+            await self._save_planned(request, plan, self.batcher.execute)
+            return
+        # WAIT counts the writes of its own connection: the save, its expiry and WAIT go out
+        # on one (as go-redis's pool hands daprd's Set one connection for its commands).
+        async with self.client.client() as own:
+            await self._save_planned(request, plan, own.execute_command)
+            try:
+                await own.wait(self.replicas, 1000)
+            except self._io_errors as exc:
+                raise StoreError(io_text(exc)) from None
+
+    async def _save_planned(self, request: SetRequest, plan: SavePlan,
+                            execute: Callable[..., Awaitable[Any]]) -> None:
         try:
-            await self._evalsha(self._save, plan.key, plan.script_args)
+            await self._evalsha(execute, self._save, plan.key, plan.script_args)
         except self._response_error as exc:
             raise save_failed(request, redis7_wording(exc)) from None
         except self._io_errors as exc:
@@ -110,23 +125,18 @@ class AsyncRedisStore:
         expiry = plan.expiry_command()
         if expiry is not None:
             try:
-                await self.batcher.execute(*expiry)
+                await execute(*expiry)
             except self._response_error as exc:  # the value stays written, as on daprd
                 raise expiry_failed(plan, redis7_wording(exc)) from None
             except self._io_errors as exc:
                 raise expiry_failed(plan, io_text(exc)) from None
-        if waits_for_replicas(request, self.replicas):
-            try:
-                await self.client.wait(self.replicas, 1000)
-            except self._io_errors as exc:
-                raise StoreError(io_text(exc)) from None
 
     async def delete(self, request: DeleteRequest) -> None:
         # components-contrib's Delete reports every error of its EVAL as an ETag mismatch,
         # a refused connection included (daprd answers 409 ERR_STATE_DELETE).
         plan = plan_delete(request)
         try:
-            await self._evalsha(self._delete, plan.key, plan.script_args)
+            await self._evalsha(self.batcher.execute, self._delete, plan.key, plan.script_args)
         except self._response_error as exc:
             raise delete_failed(redis7_wording(exc)) from None
         except self._io_errors as exc:
@@ -155,15 +165,18 @@ class AsyncRedisStore:
                 raise transaction_failed(redis7_wording(result))
 
     async def aclose(self) -> None:
+        await self.batcher.aclose()
         await self.client.aclose()
 
-    async def _evalsha(self, script: Any, key: str, args: tuple[str | bytes, ...]) -> Any:
-        """EVALSHA, and on NOSCRIPT (a restarted or flushed server) load the script and retry."""
+    async def _evalsha(self, execute: Callable[..., Awaitable[Any]], script: Any, key: str,
+                       args: tuple[str | bytes, ...]) -> Any:
+        """EVALSHA through *execute* (the batcher, or one connection), and on NOSCRIPT (a
+        restarted or flushed server) load the script and retry."""
         try:
-            return await self.batcher.execute("EVALSHA", script.sha, 1, key, *args)
+            return await execute("EVALSHA", script.sha, 1, key, *args)
         except self._no_script_error:
             script.sha = await self.client.script_load(script.script)
-            return await self.batcher.execute("EVALSHA", script.sha, 1, key, *args)
+            return await execute("EVALSHA", script.sha, 1, key, *args)
 
 
 if TYPE_CHECKING:
