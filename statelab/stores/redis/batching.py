@@ -7,6 +7,9 @@ itself (``bench/bench_sidecar.py``). Sixteen clients' GETs that reach the store 
 of the loop can share all of that: they go out as one pipeline (one write, one read, one
 connection), each request gets its own reply or its own error, in order.
 
+A command that finds nothing on the wire goes out at once, in its own request's turn, so one
+client never waits for a batch; batches form from what arrives while others are in flight.
+
 The batches go out on connections the batcher checks out of the client's pool once and keeps
 (at most two, and always leaving one in the pool for WAIT, transactions and script loads, so
 the component's ``poolSize`` still bounds them all), written and read with redis-py's public
@@ -79,6 +82,17 @@ class CommandBatcher:
     async def execute(self, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
+        if not self._in_flight and not self._queue:
+            # Nothing on the wire: this command goes out at once, in this request's own turn
+            # (one client waits for no batch; under load something is always in flight, and
+            # the commands arriving meanwhile are batched).
+            self._in_flight += 1
+            try:
+                await self._send([(args, future)])
+            finally:
+                self._in_flight -= 1
+                self._after_batch()
+            return future.result()
         self._queue.append((args, future, loop.time()))
         if not self._scheduled:
             # Flushed at the end of this turn of the loop: every request that reaches the
@@ -116,6 +130,10 @@ class CommandBatcher:
     def _sent(self, task: asyncio.Future[None]) -> None:
         self._in_flight -= 1
         _consume(task)
+        self._after_batch()
+
+    def _after_batch(self) -> None:
+        """A batch has answered: send what queued up meanwhile."""
         if self._queue and not self._scheduled:
             if self.queue_timeout is not None:
                 self._expire_queued()
