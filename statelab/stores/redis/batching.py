@@ -32,9 +32,6 @@ __all__ = ["CommandBatcher"]
 
 #: At most this many commands share one pipeline (a larger burst goes out as several).
 MAX_BATCH = 64
-#: A write up to this many bytes never waits for the socket: asyncio's default high-water mark
-#: for a transport's buffer (``drain()`` returns at once below it).
-_UNBLOCKED_WRITE = 64 * 1024
 #: At most this many batches on the wire at once: commands that arrive meanwhile wait for the
 #: next one, so batches grow with the load instead of each turn's few commands taking a
 #: connection of their own. With 16 wrk connections on a real Redis, 2 gave the best medians of
@@ -181,26 +178,8 @@ class CommandBatcher:
     async def _exchange(self, connection: Any, commands: list[tuple[Any, ...]],
                         replies: list[Any]) -> None:
         """Write the commands, then read one reply per command into *replies* (a command's
-        own error is its reply); a broken connection raises with the replies read so far.
-
-        redis-py's ``send_packed_command`` wraps every write in ``asyncio.wait_for`` when the
-        connection has a socket timeout: a task and a turn of the loop per batch on Python
-        3.11, about 25 us. A write below asyncio's high-water mark cannot block (``drain()``
-        returns at once, and a kept connection has at most one batch outstanding, read or
-        timed out before the next), so a small batch is written with the timeout lifted for
-        that call only; connecting (with its handshake) and every read keep the connection's
-        own timeouts, and a big batch keeps redis-py's timer."""
-        if not connection.is_connected:
-            await connection.connect()
-        packed = connection.pack_commands(commands)
-        if sum(map(len, packed)) <= _UNBLOCKED_WRITE:
-            timeout, connection.socket_timeout = connection.socket_timeout, None
-            try:
-                await connection.send_packed_command(packed)
-            finally:
-                connection.socket_timeout = timeout
-        else:
-            await connection.send_packed_command(packed)
+        own error is its reply); a broken connection raises with the replies read so far."""
+        await connection.send_packed_command(connection.pack_commands(commands))
         for args in commands:
             try:
                 reply = await connection.read_response()
