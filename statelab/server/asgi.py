@@ -54,7 +54,7 @@ from statelab.dapr.http import Pending, Response, StateAPI
 from statelab.server.identity import CHALLENGE_HEADER, PROOF_HEADER, proof
 from statelab.stores.base import AsyncStore, ExpirySweeper
 
-__all__ = ["ASYNC_STORES_SWITCH", "SWEEP_INTERVAL", "StateApp"]
+__all__ = ["ASYNC_STORES_SWITCH", "SWEEP_INTERVAL", "StateApp", "native_stores_enabled"]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -65,6 +65,14 @@ T = TypeVar("T")
 SWEEP_INTERVAL = 1.0
 #: The environment variable that turns native asyncio stores off when set to ``off``.
 ASYNC_STORES_SWITCH = "STATELAB_ASYNC_STORES"
+
+
+def native_stores_enabled() -> bool:
+    """Do the doors await native asyncio stores? Yes, unless ``STATELAB_ASYNC_STORES=off``
+    (read when a door is built, so a benchmark can start one process each way)."""
+    return os.environ.get(ASYNC_STORES_SWITCH, "").lower() != "off"
+
+
 #: Answers larger than this are sent in pieces of this size (see ``StateApp._send``).
 _SEND_CHUNK = 1024 * 1024
 
@@ -93,7 +101,7 @@ class StateApp:
         self._components: dict[str, Component] = {c.name: c for c in components}
         blocking = {c.name for c in components if c.blocking}
         if native is None:
-            native = os.environ.get(ASYNC_STORES_SWITCH, "").lower() != "off"
+            native = native_stores_enabled()
         #: Components that may have a native asyncio store (those that wait on I/O or time).
         self._awaitable = frozenset(blocking) if native else frozenset()
         #: Components whose light calls may run inline on the loop.

@@ -24,7 +24,6 @@ sidecar starts its gRPC door, so ``import statelab`` stays cheap.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 from collections.abc import Awaitable, Callable
@@ -38,7 +37,7 @@ from statelab.dapr.components import Component
 from statelab.dapr.grpc import AsyncStateServicer, StateServicer
 from statelab.dapr.service import StateService
 from statelab.errors import SidecarError
-from statelab.server.asgi import ASYNC_STORES_SWITCH
+from statelab.server.asgi import native_stores_enabled
 from statelab.stores.base import AsyncStore
 
 __all__ = ["DEFAULT_GRPC_PORT", "AsyncGrpcServer", "GrpcServer", "grpc_door"]
@@ -138,8 +137,7 @@ def grpc_door(service: StateService, *, host: str = "127.0.0.1", api_token: str 
               max_message_size: int = 4 * 1024 * 1024) -> GrpcServer | AsyncGrpcServer:
     """The server for *service*: asyncio when a component waits on I/O or time (unless
     ``STATELAB_ASYNC_STORES=off``), else the threaded one."""
-    native = os.environ.get(ASYNC_STORES_SWITCH, "").lower() != "off"
-    if native and any(component.blocking for component in service.components):
+    if native_stores_enabled() and any(component.blocking for component in service.components):
         return AsyncGrpcServer(service, host=host, api_token=api_token,
                                max_message_size=max_message_size)
     return GrpcServer(service, host=host, api_token=api_token,

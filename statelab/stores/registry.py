@@ -173,9 +173,9 @@ def _redis_asynchronous(spec: ComponentSpec, store: Store) -> AsyncStore | None:
 
     if is_embedded(spec) or not isinstance(store, RedisStore):
         return None
-    return AsyncRedisStore(async_store_client(spec), default_ttl=store.default_ttl,
-                           replicas=store.replicas,
-                           queue_timeout=ConnectionSettings.of(spec).pool_timeout)
+    settings = ConnectionSettings.of(spec)
+    return AsyncRedisStore(async_store_client(spec, settings), default_ttl=store.default_ttl,
+                           replicas=store.replicas, queue_timeout=settings.pool_timeout)
 
 
 def _redis_client(spec: ComponentSpec) -> Any:

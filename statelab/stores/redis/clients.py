@@ -198,13 +198,13 @@ def store_client(spec: ComponentSpec) -> Any:
     return _client(spec, for_store=True)
 
 
-def async_store_client(spec: ComponentSpec) -> Any:
+def async_store_client(spec: ComponentSpec, settings: ConnectionSettings | None = None) -> Any:
     """A ``redis.asyncio`` client on a real server, for a door's event loop: a pool of
     ``poolSize`` connections that waits up to ``pool_timeout`` for a free one (go-redis's
     pool, where redis-py's default pool would fail at once with "Too many connections")."""
     import redis.asyncio
 
-    settings = ConnectionSettings.of(spec)
+    settings = settings or ConnectionSettings.of(spec)
     pool = redis.asyncio.BlockingConnectionPool(
         max_connections=settings.pool_size, timeout=settings.pool_timeout,
         retry=settings.retry(asynchronous=True), **settings.connection_options(spec))
