@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import fakeredis
 import pytest
@@ -22,11 +22,18 @@ import redis
 from support import RedisServer
 
 from statelab.dapr.components import default_components
-from statelab.stores.base import DeleteRequest, EtagError, SetRequest, StoreError
+from statelab.stores.base import (
+    DeleteRequest,
+    EtagError,
+    SetRequest,
+    StoreError,
+    TransactionOperation,
+)
 from statelab.stores.redis import fakeredis_direct
 from statelab.stores.redis.clients import embedded_redis_client
 from statelab.stores.redis.fakeredis_direct import TESTED_FAKEREDIS, DirectFakeredis, is_tested
 from statelab.stores.redis.scripts import SAVE_SCRIPT, script_sha
+from statelab.stores.redis import store as store_module
 from statelab.stores.redis.store import RedisStore
 
 KEY = "myapp||k"
@@ -101,9 +108,10 @@ def stored(client: Any) -> tuple[Any, ...]:
     return kind, content, "expires" if ttl > 0 else ttl
 
 
-def compare(direct_client: Any, reference_client: Any, reference: RedisStore) -> list[str]:
-    direct = RedisStore(direct_client)
-    assert direct.direct is not None
+def compare(direct_client: Any, reference_client: Any, reference: RedisStore, *,
+            scripts: Literal["auto", "python"] = "auto") -> list[str]:
+    direct = RedisStore(direct_client, scripts=scripts)
+    assert direct.direct is not None and direct.direct.without_lua == (scripts == "python")
     mismatches = []
     for state_name, prepare in STATES.items():
         for op_name, op in operations():
@@ -134,12 +142,95 @@ def test_same_answers_and_data_as_lua_on_fakeredis(fake_clients: tuple[Any, Any]
     assert compare(direct, lua, RedisStore(lua, scripts="lua")) == []
 
 
+def test_without_lua_every_state_answers_as_the_scripts(fake_clients: tuple[Any, Any]) -> None:
+    """Where Lua cannot run (Pyodide), odd states are played command by command: the same
+    answers, error texts and stored data as the scripts on fakeredis's Lua."""
+    direct, lua = fake_clients
+    assert compare(direct, lua, RedisStore(lua, scripts="lua"), scripts="python") == []
+
+
+OTHER = "myapp||other"
+
+# Transactions (each a list of operations) over KEY in every state and a plain OTHER key.
+TRANSACTIONS: dict[str, list[TransactionOperation]] = {
+    "two upserts": [TransactionOperation("upsert", SetRequest(KEY, {"n": 1})),
+                    TransactionOperation("upsert", SetRequest(OTHER, 2))],
+    "stale etag first": [TransactionOperation("upsert", SetRequest(KEY, 3, etag="6")),
+                         TransactionOperation("upsert", SetRequest(OTHER, 4))],
+    "etag 1 then delete": [TransactionOperation("upsert", SetRequest(KEY, 5, etag="1")),
+                           TransactionOperation("delete", DeleteRequest(OTHER))],
+    "ttl then stale delete": [
+        TransactionOperation("upsert", SetRequest(KEY, 6, metadata={"ttlInSeconds": "60"})),
+        TransactionOperation("delete", DeleteRequest(OTHER, etag="9"))],
+    "refused save keeps its ttl command": [
+        TransactionOperation("upsert", SetRequest(KEY, 7, etag="99",
+                                                   metadata={"ttlInSeconds": "60"}))],
+    "persist": [TransactionOperation("upsert", SetRequest(KEY, 8,
+                                                          metadata={"ttlInSeconds": "-1"}))],
+    "delete with etag": [TransactionOperation("delete", DeleteRequest(KEY, etag="7")),
+                         TransactionOperation("upsert", SetRequest(OTHER, 9))],
+    "overflowing ttl": [TransactionOperation("upsert", SetRequest(
+        KEY, 10, metadata={"ttlInSeconds": str(2**63 - 1)}))],
+}
+
+
+def test_without_lua_transactions_apply_and_fail_as_multi_exec(
+        fake_clients: tuple[Any, Any]) -> None:
+    direct_client, lua_client = fake_clients
+    stores = ((direct_client, RedisStore(direct_client, scripts="python")),
+              (lua_client, RedisStore(lua_client, scripts="lua")))
+    mismatches = []
+    for state_name, prepare in STATES.items():
+        for name, operations_ in TRANSACTIONS.items():
+            answers = []
+            for client, store in stores:
+                client.delete(KEY, OTHER)
+                prepare(client)
+                client.hset(OTHER, mapping={"data": "1", "version": "1"})
+                answer = outcome(lambda s=store, o=operations_: s.multi(o, {}))
+                answers.append((answer, stored(client), client.hgetall(OTHER)))
+            if answers[0] != answers[1]:
+                mismatches.append(f"{state_name} / {name}: {answers[0]} != {answers[1]}")
+    assert mismatches == []
+
+
+def test_without_lupa_the_embedded_store_plays_the_scripts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "lua_available", lambda: False)
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    store = RedisStore(client)
+    assert store.direct is not None and store.direct.without_lua
+    client.set(KEY, "legacy")
+    store.set(SetRequest(KEY, 1))
+    store.multi([TransactionOperation("upsert", SetRequest(KEY, 2, etag="1"))], {})
+    assert client.hgetall(KEY) == {b"data": b"2", b"version": b"2"}
+    assert client.script_exists(script_sha(SAVE_SCRIPT)) == [False]  # no Lua ever ran
+    # Without Lua a store needs an in-process fakeredis: anything else is a clear error.
+    with pytest.raises(ValueError, match="Lua scripts cannot run here"):
+        RedisStore(redis.Redis(host="127.0.0.1", port=1))
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="Lua scripts cannot run here"):
+        RedisStore(redis.Redis(host="127.0.0.1", port=1), scripts="python")
+
+
+def test_without_lua_a_disconnected_server_fails_like_a_real_one() -> None:
+    server = fakeredis.FakeServer()
+    store = RedisStore(fakeredis.FakeRedis(server=server), scripts="python")
+    server.connected = False
+    for action in (lambda: store.get(KEY, {}), lambda: store.set(SetRequest(KEY, 1)),
+                   lambda: store.delete(DeleteRequest(KEY)),
+                   lambda: store.multi([TransactionOperation("upsert", SetRequest(KEY, 1))], {})):
+        with pytest.raises(StoreError, match="connection error"):
+            action()
+
+
 @pytest.mark.real_redis
 def test_same_answers_and_data_as_lua_on_a_real_server(fake_clients: tuple[Any, Any],
                                                       redis_server: RedisServer) -> None:
     real = redis_server.client(db=7)
     try:
         assert compare(fake_clients[0], real, RedisStore(real)) == []
+        assert compare(fake_clients[0], real, RedisStore(real), scripts="python") == []
     finally:
         real.flushdb()
         real.close()
@@ -158,7 +249,7 @@ def test_lua_can_be_forced_and_other_clients_never_attach() -> None:
     assert DirectFakeredis.attach(redis.Redis(host="127.0.0.1", port=1)) == (None, None)
     assert DirectFakeredis.attach(object()) == (None, None)
     assert RedisStore(client).note is None
-    with pytest.raises(ValueError, match="'auto' or 'lua'"):
+    with pytest.raises(ValueError, match="'auto', 'lua' or 'python'"):
         RedisStore(client, scripts="fast")  # type: ignore[arg-type]  # the wrong value is the test
 
 

@@ -23,6 +23,14 @@ script, whose error text is then the real one. ``tests/test_fakeredis_direct.py`
 operations on ordinary and odd states through both paths and requires identical answers and
 identical stored data; the contract tests run the embedded profile on this path.
 
+Where Lua cannot run at all (Pyodide in a browser has no lupa, and fakeredis then answers
+``unknown command 'evalsha'``), :meth:`DirectFakeredis.attach` with ``without_lua=True`` takes
+the odd states too: it sends exactly the commands the script would send, in the script's
+order, through fakeredis's command layer (``DEL`` of a value that is not a hash, ``HSET`` then
+a failing ``HINCRBY`` that leaves the data written), and raises the failing command's error as
+:class:`ScriptCommandFailed`, so the caller words it as Redis 7 words the script's error.
+``tests/test_fakeredis_direct.py`` runs every state and operation this way too, against Lua.
+
 It relies on fakeredis internals (``FakeSocket._run_command``, ``FakeServer.lock``, the
 database's ``_dict`` and the ``Hash`` model's ``_expiry_heap``), which moved within 2.x before.
 So :meth:`DirectFakeredis.attach` connects only on the fakeredis versions the tests cover
@@ -41,6 +49,7 @@ __all__ = [
     "TESTED_FAKEREDIS",
     "DirectFakeredis",
     "HandBack",
+    "ScriptCommandFailed",
     "ScriptRefused",
     "fakeredis_version",
     "is_tested",
@@ -64,6 +73,10 @@ class ScriptRefused(Exception):  # noqa: N818 - the script's verdict, worded by 
     """The script's own ``error(...)``: the ETag check failed (same rule as the Lua text)."""
 
 
+class ScriptCommandFailed(Exception):  # noqa: N818 - a command's error inside the script
+    """A ``redis.call`` inside the script failed (only without Lua); the text is fakeredis's."""
+
+
 def fakeredis_version() -> str:
     """The installed fakeredis version (a function, so tests can pretend another one)."""
     return importlib.metadata.version("fakeredis")
@@ -85,7 +98,7 @@ def _incrementable(version: bytes | None) -> bool:
 class DirectFakeredis:
     """A private connection to one database of an in-process fakeredis server."""
 
-    def __init__(self, server: Any, db: int) -> None:
+    def __init__(self, server: Any, db: int, *, without_lua: bool = False) -> None:
         import redis
         from fakeredis._core import Item
         from fakeredis._helpers import SimpleError
@@ -93,6 +106,8 @@ class DirectFakeredis:
         from fakeredis.model import Hash
 
         self._server = server
+        #: True where Lua cannot run: odd states are played command by command, not handed back.
+        self.without_lua = without_lua
         self._lock = server.lock
         self._socket = FakeSocket(server, db, client_class=redis.Redis)
         self._db = self._socket._db
@@ -103,11 +118,13 @@ class DirectFakeredis:
                           for name in ("hgetall", "hmget", "hset", "hincrby", "hget", "del")}
 
     @classmethod
-    def attach(cls, client: Any) -> tuple[DirectFakeredis | None, str | None]:
+    def attach(cls, client: Any, *, without_lua: bool = False
+               ) -> tuple[DirectFakeredis | None, str | None]:
         """A direct connection beside *client*, if it is a fakeredis client of this process.
 
         Returns the connection (or None) and, when a fakeredis client cannot have one, a
-        one-line note for people saying why and what happens instead.
+        one-line note for people saying why and what happens instead. *without_lua*: there
+        is no Lua to hand odd states back to, so play them here (see the module's docstring).
         """
         kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
         server = kwargs.get("server")
@@ -119,7 +136,7 @@ class DirectFakeredis:
                           f"({', '.join(TESTED_FAKEREDIS)}); using Lua scripts "
                           "(slower, same answers)")
         try:
-            direct = cls(server, int(kwargs.get("db", 0) or 0))
+            direct = cls(server, int(kwargs.get("db", 0) or 0), without_lua=without_lua)
             # The internals relied on, checked once: a different layout keeps Lua.
             direct._socket._run_command  # noqa: B018 - an attribute check, not a statement
             direct._db._dict  # noqa: B018 - an attribute check, not a statement
@@ -198,22 +215,29 @@ class DirectFakeredis:
                 sticky = fields.get(b"first-write") if fields is not None else None
             else:
                 reply = self._call("hmget", raw_key, b"version", b"first-write")
-                if isinstance(reply, self._simple_error):
+                if not isinstance(reply, self._simple_error):
+                    current, sticky = reply
+                elif self.without_lua:  # as the script: drop the value and start over
+                    self._call("del", raw_key)
+                    current = sticky = None
+                else:
                     raise HandBack("not a hash")  # the script deletes it and starts over
-                current, sticky = reply
             wanted = expected.encode()
             allowed = (current is None or current == b"" or current == wanted
                        or (sticky is None and wanted == b"0"))
             if not allowed:
                 raise ScriptRefused()
-            if not _incrementable(current):
+            if not _incrementable(current) and not self.without_lua:
                 raise HandBack("HINCRBY would fail")  # the script's error text comes from Redis
-            if not in_place:
+            if not in_place or not _incrementable(current):
                 if first_write:
                     self._call("hset", raw_key, b"data", data, b"first-write", b"0")
                 else:
                     self._call("hset", raw_key, b"data", data)
-                return int(self._call("hincrby", raw_key, b"version", b"1"))
+                version = self._call("hincrby", raw_key, b"version", b"1")
+                if isinstance(version, self._simple_error):  # the data stays written
+                    raise ScriptCommandFailed(str(version))
+                return int(version)
             version = 1 if current is None else int(current) + 1
             if fields is None:
                 fields = self._hash_type()

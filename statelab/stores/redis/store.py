@@ -13,7 +13,10 @@ On a fakeredis server in this process, on a tested fakeredis version, the store 
 scripts' commands directly (about 6 us instead of about 200 us for Lua through lupa; see
 :mod:`statelab.stores.redis.fakeredis_direct`), with the same rules, the same atomicity and
 the same answers; odd states still go through Lua. On an untested fakeredis version it keeps
-Lua and says why in :attr:`RedisStore.note`.
+Lua and says why in :attr:`RedisStore.note`. Where there is no Lua at all (Pyodide in a
+browser has no lupa), ``scripts="python"`` (what ``"auto"`` picks there) plays the scripts'
+commands for every state, and a transaction's queued scripts one after another, as EXEC
+would: in a browser one thread runs everything, so nothing can come between them.
 
 A server that is down or frozen surfaces as redis-py's ``ConnectionError`` or ``TimeoutError``
 (within the component's ``dialTimeout`` / ``readTimeout``: see
@@ -26,6 +29,7 @@ the operation's Dapr error, as daprd wraps go-redis's ``dial tcp ...`` error
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
@@ -36,7 +40,12 @@ from statelab.stores.base import (
     StoreError,
     TransactionOperation,
 )
-from statelab.stores.redis.fakeredis_direct import DirectFakeredis, HandBack, ScriptRefused
+from statelab.stores.redis.fakeredis_direct import (
+    DirectFakeredis,
+    HandBack,
+    ScriptCommandFailed,
+    ScriptRefused,
+)
 from statelab.stores.redis.plan import (
     REDIS_FEATURES,
     DeletePlan,
@@ -62,7 +71,7 @@ from statelab.stores.redis.scripts import (
     save_refusal,
 )
 
-__all__ = ["RedisStore"]
+__all__ = ["RedisStore", "lua_available"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -86,15 +95,16 @@ class RedisStore:
     """``state.redis`` semantics on a redis-py ``Redis`` client (fakeredis or a real server).
 
     ``scripts="auto"`` runs the save, delete and get commands directly when *client* is a
-    fakeredis client of this process (same answers, a tenth of the cost); ``scripts="lua"``
-    always sends EVALSHA, as against a real server.
+    fakeredis client of this process (same answers, a tenth of the cost), and without Lua
+    when lupa is not installed; ``scripts="lua"`` always sends EVALSHA, as against a real
+    server; ``scripts="python"`` never does (an in-process fakeredis only).
     """
 
     features: ClassVar[tuple[str, ...]] = REDIS_FEATURES
     encode = staticmethod(encode)
 
     def __init__(self, client: Any, *, default_ttl: int | None = None,
-                 scripts: Literal["auto", "lua"] = "auto") -> None:
+                 scripts: Literal["auto", "lua", "python"] = "auto") -> None:
         from redis.exceptions import (  # lazy: ~120 ms to import
             ConnectionError as RedisConnectionError,
             NoScriptError,
@@ -102,8 +112,8 @@ class RedisStore:
             TimeoutError as RedisTimeoutError,
         )
 
-        if scripts not in ("auto", "lua"):
-            raise ValueError(f"scripts must be 'auto' or 'lua', not {scripts!r}")
+        if scripts not in ("auto", "lua", "python"):
+            raise ValueError(f"scripts must be 'auto', 'lua' or 'python', not {scripts!r}")
         self._response_error = ResponseError
         self._no_script_error = NoScriptError
         self._io_errors = (RedisConnectionError, RedisTimeoutError)
@@ -113,8 +123,13 @@ class RedisStore:
         self.direct: DirectFakeredis | None = None
         #: Why a fakeredis client runs on Lua scripts, in one line for people; else None.
         self.note: str | None = None
-        if scripts == "auto":
-            self.direct, self.note = DirectFakeredis.attach(client)
+        if scripts != "lua":
+            without_lua = scripts == "python" or not lua_available()
+            self.direct, self.note = DirectFakeredis.attach(client, without_lua=without_lua)
+            if without_lua and self.direct is None:
+                raise ValueError("Redis's Lua scripts cannot run here (no lupa) and this client "
+                                 "is not an in-process fakeredis statelab can run them on: "
+                                 f"{self.note or type(client).__name__}")
         self._save = client.register_script(SAVE_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
         self.replicas = self._connected_replicas()
@@ -163,29 +178,37 @@ class RedisStore:
         # components-contrib's Delete reports every error of its EVAL as an ETag mismatch,
         # a refused connection included (daprd answers 409 ERR_STATE_DELETE).
         try:
-            self._delete_planned(plan_delete(request))
+            error = self._run_delete(plan_delete(request))
         except self._io_errors as exc:
-            raise delete_failed(io_text(exc)) from None
+            error = io_text(exc)
+        if error is not None:
+            raise delete_failed(error)
 
-    def _delete_planned(self, plan: DeletePlan) -> None:
+    def _run_delete(self, plan: DeletePlan) -> str | None:
+        """DELETE_SCRIPT, directly or as EVALSHA: None when it ran, else its error as Redis 7
+        words it."""
         if self.direct is not None:
             try:
                 self.direct.delete(plan.key, plan.expected)
-                return
+                return None
             except ScriptRefused:
-                raise delete_failed(delete_refusal(plan.key)) from None
+                return delete_refusal(plan.key)
             except HandBack:
                 pass
         try:
             self._evalsha(self._delete, plan.key, plan.script_args)
         except self._response_error as exc:
-            raise delete_failed(redis7_wording(exc)) from None
+            return redis7_wording(exc)
+        return None
 
     @_connection_errors_as_store_errors
     def multi(self, operations: Sequence[TransactionOperation], metadata: dict[str, str]) -> None:
         """MULTI/EXEC: Redis has no rollback, so good operations apply when one fails (7.2)."""
         plans = plan_transaction(operations, self.default_ttl)
         if not plans:
+            return
+        if self.direct is not None and self.direct.without_lua:
+            self._multi_without_lua(plans)
             return
         pipe = self.client.pipeline(transaction=True)
         for plan in plans:
@@ -199,6 +222,24 @@ class RedisStore:
         for result in pipe.execute(raise_on_error=False):
             if isinstance(result, Exception):
                 raise transaction_failed(redis7_wording(result))
+
+    def _multi_without_lua(self, plans: Sequence[SavePlan | DeletePlan]) -> None:
+        """EXEC's queue played in order: every command runs, the first error is reported."""
+        errors: list[str | None] = []
+        for plan in plans:
+            if isinstance(plan, DeletePlan):
+                errors.append(self._run_delete(plan))
+                continue
+            errors.append(self._run_save(plan))
+            expiry = plan.expiry_command()
+            if expiry is not None:  # queued after the script: runs whatever it answered
+                try:
+                    self.client.execute_command(*expiry)
+                except self._response_error as exc:
+                    errors.append(redis7_wording(exc))
+        first_error = next((error for error in errors if error is not None), None)
+        if first_error is not None:
+            raise transaction_failed(first_error)
 
     @_connection_errors_as_store_errors
     def reset(self) -> None:
@@ -238,6 +279,8 @@ class RedisStore:
                 return None
             except ScriptRefused:
                 return save_refusal(plan.key)
+            except ScriptCommandFailed as exc:
+                return redis7_wording(exc)
             except HandBack:
                 pass  # an odd state: Lua decides, and words any error as Redis does
         try:
@@ -254,6 +297,11 @@ class RedisStore:
         except self._no_script_error:
             script.sha = self.client.script_load(script.script)
             return self.client.evalsha(script.sha, 1, key, *args)
+
+
+def lua_available() -> bool:
+    """Can fakeredis run Lua here? Not in Pyodide: lupa is native code with no wasm build."""
+    return importlib.util.find_spec("lupa") is not None
 
 
 if TYPE_CHECKING:
