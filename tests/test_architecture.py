@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "statelab"
 
 #: docs/architecture.md's layers: a module imports only its own folder or a lower layer.
 LAYERS = {
-    "go": 0, "latency": 0,
+    "go": 0, "latency": 0, "runtime": 0,
     "errors": 1,
     "stores": 2,
     "analysis": 3, "dapr": 3,

@@ -45,3 +45,42 @@ def test_errors_surface_through_wait() -> None:
     live = LiveRace(Race(writers=1, increments=1), "http://127.0.0.1:9")
     with pytest.raises(httpx.ConnectError):  # nothing listens on port 9 (discard)
         live.run(timeout=30)
+
+
+def test_without_threads_writers_take_turns_over_real_requests(
+        sidecar: Sidecar, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A browser tab has no threads: the writers interleave in the caller's thread, a seeded
+    draw picking the next one, so the same race sends the same requests in the same order."""
+    import threading
+
+    def no_threads(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    race = Race(writers=4, increments=6, mode="last-write", seed=3)
+    runs = [LiveRace(race, sidecar.url, threads=False) for _ in range(2)]
+    histories = [live.start().wait(timeout=0) for live in runs]
+    orders = [[(op.process, op.kind, op.status) for op in h.operations] for h in histories]
+    assert orders[0] == orders[1]
+    assert {op.process for op in histories[0].operations} == {0, 1, 2, 3}
+    report = analyse(histories[0])
+    assert report.successes == 24 and report.final_total < 24  # interleaved: updates lost
+
+    careful = Race(writers=4, increments=6, mode="first-write", seed=3,
+                   retry=RetryPolicy("backoff", base_ms=1, cap_ms=10))
+    report = analyse(LiveRace(careful, sidecar.url, threads=False).run())
+    assert report.final_total == report.expected == 24
+
+
+def test_in_a_browser_the_default_is_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from statelab.sim import live
+
+    assert LiveRace(Race(), "http://x").threads
+    monkeypatch.setattr(live, "in_browser", lambda: True)
+    assert not LiveRace(Race(), "http://x").threads
+
+
+def test_without_threads_errors_surface_through_wait() -> None:
+    live = LiveRace(Race(writers=2, increments=1), "http://127.0.0.1:9", threads=False)
+    with pytest.raises(httpx.ConnectError):
+        live.run(timeout=0)

@@ -2,8 +2,11 @@
 
 Binder sessions are thrown away, so completions live in one small JSON file the learner can
 download and restore: ``~/.statelab/progress.json``, or the file named by the environment
-variable ``STATELAB_PROGRESS_FILE`` (tests and nbval point it at a temporary file). The file is
-read and written on every call, never cached, so two notebooks of one session agree.
+variable ``STATELAB_PROGRESS_FILE`` (tests and nbval point it at a temporary file). In a
+browser tab (JupyterLite) the home folder lives in memory and is gone on reload, so the file is
+``statelab-progress.json`` in JupyterLite's own file browser (``/drive``), which the browser
+keeps in its storage: progress survives a reload, and the learner can see and download it.
+The file is read and written on every call, never cached, so two notebooks of one session agree.
 
 Hint counts are kept per running kernel, not in the file: a notebook's stored "Hint 1 of 3"
 must come out the same on every run, whatever an earlier run left in the learner's home (a
@@ -22,6 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from statelab.runtime import BROWSER_DRIVE, in_browser
+
 __all__ = [
     "completed",
     "forget_hints",
@@ -38,7 +43,11 @@ _hints_lock = threading.Lock()
 
 def progress_path() -> Path:
     configured = os.environ.get("STATELAB_PROGRESS_FILE")
-    return Path(configured) if configured else Path.home() / ".statelab" / "progress.json"
+    if configured:
+        return Path(configured)
+    if in_browser():
+        return BROWSER_DRIVE / "statelab-progress.json"
+    return Path.home() / ".statelab" / "progress.json"
 
 
 def completed() -> list[str]:

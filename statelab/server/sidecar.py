@@ -13,6 +13,10 @@ token is sent); if anything else holds the port, a free port is chosen and a mes
 With ``STATELAB_DAPR_URL`` set, nothing is started: the handle points at that real daprd, so
 the same notebook runs against real Dapr.
 
+In a browser tab (JupyterLite on Pyodide) there is no socket and no thread: the sidecar is
+served on the tab's network instead (:mod:`statelab.server.browser`), at the same URL, and
+httpx's own clients reach it there; there is no gRPC door (grpcio has no browser build).
+
 Next to HTTP, the sidecar serves Dapr's gRPC API (the Python SDK's door) on ``grpc_port``
 (50001 as daprd; a busy port moves the same way) over the same service and stores, and exports
 ``DAPR_GRPC_PORT``. grpcio and ``dapr`` are imported only then (:mod:`statelab.server.grpc_server`).
@@ -34,6 +38,8 @@ from statelab import __version__
 from statelab.dapr.components import Component, default_components, load_components
 from statelab.dapr.http import DEFAULT_MAX_BODY_SIZE, StateAPI
 from statelab.errors import SidecarError
+from statelab.runtime import in_browser
+from statelab.server.browser import route_httpx, tab_network
 from statelab.server.identity import Identity, prove_holder
 
 __all__ = ["Sidecar", "running_sidecars", "serve", "start", "stop_all"]
@@ -46,6 +52,8 @@ DEFAULT_GRPC_PORT = 50001
 #: none): a ``start()`` that attaches to ``statelab run`` exports it as ``DAPR_GRPC_PORT``.
 #: Reserved, like ``statelab.role``: ``PUT /v1.0/metadata`` cannot change it.
 GRPC_PORT_ATTRIBUTE = "statelab.grpcPort"
+#: Where :func:`serve` looks for a free port on a browser tab's network (above start()'s).
+PRIVATE_TAB_PORTS = 40000
 _registry: dict[int, Sidecar] = {}
 _registry_lock = threading.Lock()
 
@@ -65,6 +73,8 @@ class Sidecar:
         self.moved_from: int | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        #: The host this sidecar answers for on the browser tab's network, while it does.
+        self._tab_host: str | None = None
         self._socket: socket.socket | None = None
         self._app: Any = None
         #: The secret ``statelab run`` publishes so this user's start() can trust it.
@@ -115,13 +125,16 @@ class Sidecar:
                  f" ({'running' if self.running else 'stopped'})"]
         if self.grpc_endpoint is not None:
             lines.append(f"  gRPC API at {self.grpc_endpoint}")
+        if self._tab_host is not None:
+            lines.append("  in this browser tab: httpx clients are answered without a socket")
         lines += [f"  state store {c.name} ({c.type})" for c in self.api.components]
         lines += [f"  note: {note}" for note in self.notes()]
         return "\n".join(lines)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._tab_host is not None or (self._thread is not None
+                                              and self._thread.is_alive())
 
     @property
     def state_url(self) -> str:
@@ -180,6 +193,13 @@ class Sidecar:
                 raise SidecarError(f"the sidecar on port {self.port} failed to start")
             time.sleep(0.002)
 
+    def _serve_in_tab(self, host: str) -> None:
+        """Answer this sidecar's URL on the browser tab's network (no socket, no thread)."""
+        assert self.api is not None
+        tab_network().listen(host, self.port, self.api)
+        route_httpx(tab_network())
+        self._tab_host = host
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving. Embedded Redis data stays in the process for the next start().
         An attached sidecar keeps running in its process; only the environment it exported
@@ -187,6 +207,9 @@ class Sidecar:
         if not self.owned:
             _unexport_env(self.port)
             return
+        if self._tab_host is not None:
+            tab_network().close(self._tab_host, self.port)
+            self._tab_host = None
         if self.grpc is not None:
             self.grpc.stop()
         if self._server is not None:
@@ -315,12 +338,10 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
         if existing._config_key == key:
             return existing
         existing.stop()
-    if components is None:
-        loaded = default_components()
-    elif isinstance(components, (str, os.PathLike)):
-        loaded = load_components(components, app_id=app_id)
-    else:
-        loaded = list(components)
+    loaded = _load(components, app_id)
+    if in_browser():
+        return _start_in_tab(port, app_id, loaded, host=host, api_token=api_token,
+                             max_body_size=max_body_size, config_key=key)
     sock = _bind(host, port)
     if sock is None:
         # Only a `statelab run` of this user that proves it (a secret in a 0600 file) is
@@ -368,13 +389,49 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
     return sidecar
 
 
+def _load(components: str | os.PathLike[str] | Sequence[Component] | None,
+          app_id: str) -> list[Component]:
+    if components is None:
+        return default_components()
+    if isinstance(components, (str, os.PathLike)):
+        return load_components(components, app_id=app_id)
+    return list(components)
+
+
+def _start_in_tab(port: int, app_id: str, loaded: list[Component], *, host: str,
+                  api_token: str | None, max_body_size: int,
+                  config_key: tuple[Any, ...]) -> Sidecar:
+    """:func:`start` in a browser tab: the same sidecar on the tab's network, HTTP only."""
+    actual = tab_network().free_port(host, port)
+    api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
+                   extended={"statelab": __version__, "statelab.role": "kernel",
+                             GRPC_PORT_ATTRIBUTE: ""})
+    sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,
+                      owned=True, config_key=config_key)
+    sidecar.requested_port = port
+    if port and actual != port:
+        sidecar.moved_from = port
+    sidecar._serve_in_tab(host)
+    with _registry_lock:
+        _registry[actual] = sidecar
+    _export_env(actual, api_token)
+    return sidecar
+
+
 def serve(api: StateAPI, *, host: str = "127.0.0.1", grpc: bool = True) -> Sidecar:
     """A private sidecar over an *api* you built, on free ports: for tests and exercise labs.
 
     Unlike :func:`start` it is never registered (``running_sidecars()``, an exercise's
     ``reset()`` and ``stop_all()`` leave it alone), never reused and exports no environment:
     a test's store must not become the one a learner's ``DaprClient()`` finds. Whoever serves
-    it stops it (``with serve(api) as sidecar: ...``)."""
+    it stops it (``with serve(api) as sidecar: ...``). In a browser tab it is served on the
+    tab's network, on a port above the ones :func:`start` takes, and has no gRPC door."""
+    if in_browser():
+        port = tab_network().free_port(host, PRIVATE_TAB_PORTS)
+        sidecar = Sidecar(url=f"http://{host}:{port}", port=port, app_id=api.app_id, api=api,
+                          owned=True)
+        sidecar._serve_in_tab(host)
+        return sidecar
     sock = _bind(host, 0)
     if sock is None:
         raise SidecarError(f"cannot bind any port on {host}")

@@ -8,6 +8,11 @@ differs from run to run; instead of comparing outputs, callers check invariants,
 "first-write with re-reading retries loses no update": the final value equals the number of
 acknowledged increments.
 
+In a browser tab (JupyterLite) there are no threads: the writers take turns in the kernel's
+one thread instead, a seeded draw choosing who sends the next request, so their reads and
+saves still interleave over real HTTP requests to the in-tab sidecar, and a ``Sleep`` (a
+retry's backoff) passes the turn on instead of waiting.
+
 A live history has client-side times only (microseconds since the start); the store's order
 of application is unknown, so :func:`statelab.analysis.races.analyse` compares the final value read
 at the end with the acknowledged increments instead of naming each lost update.
@@ -22,11 +27,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from statelab.analysis.history import History, Operation
+from statelab.runtime import in_browser
 from statelab.sim.race import Race, increment_writer
 from statelab.sim.writer import (
     Action,
     Answer,
     Get,
+    Pending,
     Reply,
     Save,
     Sleep,
@@ -45,17 +52,21 @@ class LiveRace:
     """Run *race* against the sidecar at *url*; ``start()`` returns at once, ``wait()`` joins.
 
     ``on_operation`` is called (from the writer threads) after each request with the growing
-    history's length; keep it short, for example assigning a widget value.
+    history's length; keep it short, for example assigning a widget value. *threads*: one
+    thread per writer (the default, except in a browser), or False for writers taking turns
+    in the caller's thread (then ``start()`` returns when the race is over).
     """
 
     def __init__(self, race: Race, url: str, *, store: str = "statestore",
                  api_token: str | None = None,
-                 on_operation: Callable[[int], None] | None = None) -> None:
+                 on_operation: Callable[[int], None] | None = None,
+                 threads: bool | None = None) -> None:
         self.race = race
         self.url = url.rstrip("/")
         self.store = store
         self.headers = {"dapr-api-token": api_token} if api_token else {}
         self.on_operation = on_operation
+        self.threads = not in_browser() if threads is None else threads
         self._operations: list[Operation] = []
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -76,6 +87,9 @@ class LiveRace:
                 if reply.status_code != 204:
                     raise RuntimeError(f"cannot reset {key}: {reply.status_code} {reply.text}")
         self._start_ns = time.perf_counter_ns()
+        if not self.threads:
+            self._run_in_turns(key_names)
+            return self
         for process in range(self.race.writers):
             rng = random.Random(f"{self.race.seed}-{process}")
             thread = threading.Thread(target=self._run_writer, args=(process, rng, key_names),
@@ -113,10 +127,13 @@ class LiveRace:
         return (time.perf_counter_ns() - self._start_ns) // 1000
 
     def _finish(self, key_names: list[str]) -> None:
-        import httpx
-
         for thread in self._threads:
             thread.join()
+        self._read_final(key_names)
+
+    def _read_final(self, key_names: list[str]) -> None:
+        import httpx
+
         try:
             with httpx.Client(base_url=self.url, headers=self.headers, timeout=10) as client:
                 for key in key_names:
@@ -143,6 +160,39 @@ class LiveRace:
                 drive(increment_writer(self.race, rng, key_names), perform)
         except BaseException as exc:  # noqa: BLE001 - reported through wait()
             self.errors.append(exc)
+
+    def _run_in_turns(self, key_names: list[str]) -> None:
+        """Every writer in this thread: a seeded draw picks who acts next (no threads)."""
+        import httpx
+
+        writers = [increment_writer(self.race, random.Random(f"{self.race.seed}-{process}"),
+                                    key_names) for process in range(self.race.writers)]
+        answers: list[Answer] = [None] * len(writers)
+        waiting = list(range(len(writers)))
+        turns = random.Random(f"{self.race.seed}-turns")
+        timeout = None if self.race.timeout_ms is None else self.race.timeout_ms / 1000
+        try:
+            with httpx.Client(base_url=self.url, headers=self.headers,
+                              timeout=timeout or 30) as client:
+                while waiting:
+                    process = turns.choice(waiting)
+                    asked: list[Action] = []
+
+                    def ask(action: Action, asked: list[Action] = asked) -> Answer | Pending:
+                        asked.append(action)
+                        return Pending.LATER
+
+                    # The one writer driver, stopped after one action as the simulator does.
+                    drive(writers[process], ask, answers[process])
+                    if not asked:
+                        waiting.remove(process)  # this writer is done
+                    elif isinstance(asked[0], Sleep):
+                        answers[process] = None  # a backoff passes the turn on
+                    else:
+                        answers[process] = self._request(client, process, asked[0])
+        except Exception as exc:  # noqa: BLE001 - reported through wait(), as with threads
+            self.errors.append(exc)
+        self._read_final(key_names)
 
     def _request(self, client: httpx.Client, process: int, action: Get | Save) -> Operation:
         import httpx

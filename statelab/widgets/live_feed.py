@@ -66,5 +66,8 @@ class LiveFeed:
             self.update(live.history(), final=True, writers=race.writers)
 
         live.start()
-        threading.Thread(target=finish, name="statelab-live-board", daemon=True).start()
+        if live.threads:
+            threading.Thread(target=finish, name="statelab-live-board", daemon=True).start()
+        else:  # writers took turns in this thread (a browser tab): the race is over
+            finish()
         return live
