@@ -141,3 +141,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+def _register_cell_magic() -> None:
+    """In an IPython kernel, ``import statelab`` makes ``%%local_only`` known: the browser
+    edition's SDK cells start with it (:mod:`statelab.local_only`). Never imports IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    if shell is not None:
+        from statelab.local_only import register
+
+        register(shell)
+
+
+_register_cell_magic()

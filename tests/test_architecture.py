@@ -16,7 +16,7 @@ LAYERS = {
     "stores": 2,
     "analysis": 3, "dapr": 3,
     "render": 4, "sim": 4, "server": 4,
-    "widgets": 5, "exercises": 5,
+    "widgets": 5, "exercises": 5, "local_only": 5,
     # The entry points sit on top: the lazy API and ``statelab run``, then ``python -m``.
     "__init__": 6, "cli": 6,
     "__main__": 7,
