@@ -22,7 +22,7 @@ from statelab.exercises import record
 from statelab.runtime import BROWSER_DRIVE
 from statelab.server import browser, sidecar as sidecar_module
 from statelab.server.browser import TabNetwork, route_httpx, tab_network
-from statelab.server.sidecar import PRIVATE_TAB_PORTS, Sidecar, running_sidecars, serve, start
+from statelab.server.sidecar import PRIVATE_TAB_PORTS, running_sidecars, serve, start
 from statelab.stores.redis import store as store_module
 
 REAL_SOCKET = socket.socket
