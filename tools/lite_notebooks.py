@@ -1,9 +1,12 @@
 """The browser edition of the notebooks: the same cells, one line added to each SDK cell.
 
 ``make lite`` (``tools/build_lite.py``) writes every notebook through :func:`prepare_notebook`
-and the SDK cells' recorded outputs, through :func:`recordings`, into the statelab wheel it
-ships. A code cell tagged ``local-only`` in ``notebooks/`` uses the Dapr Python SDK, whose
-grpcio cannot run in Pyodide; in the browser edition it starts with ``%%local_only`` (see
+and adds :func:`package_files` (the SDK cells' recorded outputs) to the statelab wheel it
+ships. This runs in the build venv, which has the standard library and the Jupyter build tools
+but not statelab's dependencies: only :mod:`statelab.local_only` (standard library) is used.
+
+A code cell tagged ``local-only`` in ``notebooks/`` uses the Dapr Python SDK, whose grpcio
+cannot run in Pyodide; in the browser edition it starts with ``%%local_only`` (see
 :mod:`statelab.local_only`) and keeps its stored outputs, and a note after the title says
 why. Nothing else changes: the rest is the code the local edition runs and nbval checks.
 """
@@ -18,9 +21,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # statelab, from this checkout
 
-from statelab.local_only import cell_key  # noqa: E402 - needs the path above
+from statelab.local_only import RECORDINGS, cell_key  # noqa: E402 - needs the path above
 
-__all__ = ["LOCAL_ONLY_TAG", "MAGIC_LINE", "NOTE_ID", "prepare_notebook", "recordings"]
+__all__ = ["LOCAL_ONLY_TAG", "MAGIC_LINE", "NOTE_ID", "package_files", "prepare_notebook",
+           "recordings"]
 
 LOCAL_ONLY_TAG = "local-only"
 MAGIC_LINE = "%%local_only  # the Dapr SDK talks gRPC, which cannot run in a browser tab\n"
@@ -69,3 +73,9 @@ def recordings(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
                     {name: value for name, value in output.items() if name != "execution_count"}
                     for output in cell.get("outputs", [])]
     return found
+
+
+def package_files(notebooks: list[Path]) -> dict[str, str]:
+    """Files to add to the statelab package in the site's wheel: ``{path under statelab/:
+    text}``; the recordings, as pyproject.toml's package data names them."""
+    return {RECORDINGS: json.dumps(recordings(notebooks), indent=1, sort_keys=True)}

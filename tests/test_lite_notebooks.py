@@ -1,4 +1,4 @@
-"""The browser edition of the notebooks (tools/lite_edition.py): one added line per SDK cell,
+"""The browser edition of the notebooks (tools/lite_notebooks.py): one added line per SDK cell,
 the SDK cells' outputs recorded, and nothing else different."""
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 
 def _load_tool() -> Any:
-    spec = importlib.util.spec_from_file_location("lite_edition",
-                                                  ROOT / "tools" / "lite_edition.py")
+    spec = importlib.util.spec_from_file_location("lite_notebooks",
+                                                  ROOT / "tools" / "lite_notebooks.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["lite_edition"] = module
+    sys.modules["lite_notebooks"] = module
     spec.loader.exec_module(module)
     return module
 
@@ -111,3 +111,11 @@ def test_the_recordings_are_what_local_only_shows_in_a_tab(
     printed = capsys.readouterr().out
     assert printed.startswith(local_only.NOTE + " On a real sidecar it printed:\n")
     assert "".join(sdk_cell["outputs"][0]["text"]) in printed
+
+
+def test_the_wheel_gets_the_recordings_as_package_data() -> None:
+    files = edition.package_files(NOTEBOOKS)
+    assert list(files) == [RECORDINGS]
+    assert json.loads(files[RECORDINGS]) == edition.recordings(NOTEBOOKS)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'statelab = ["{RECORDINGS}"]' in pyproject
