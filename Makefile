@@ -39,7 +39,7 @@ TEST_PROGRESS := $(CURDIR)/$(VENV)/test-progress.json
 
 # The gates: ruff (rules in pyproject.toml) and mypy --strict on the package.
 lint: $(STAMP)
-	$(BIN)/python -m ruff check statelab
+	$(BIN)/python -m ruff check statelab tools
 	$(BIN)/python -m mypy
 
 test: lint
