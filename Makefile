@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sim.py
 	$(BIN)/python bench/bench_replication.py
 	$(BIN)/python bench/bench_widgets.py
+	$(MAKE) -s lite >/dev/null && $(BIN)/python bench/bench_lite.py
 
 # JupyterLite: a separate build venv (its pins in lite/requirements.txt), then tools/build_lite.py.
 # pyodide-lock declares Requires-Python >=3.12 but runs on 3.10+: there its line in

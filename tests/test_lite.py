@@ -136,6 +136,8 @@ def browser(site: Site) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+    # the recording sees the kernel's web worker too: it is the one that fetches the wheels
+    assert any(url.endswith("statelab-0.1.0-py3-none-any.whl") for url in site.requests)
     assert site.foreign() == [], "requests left the machine"
 
 
@@ -188,8 +190,9 @@ def test_notebook_runs_in_the_browser(notebook: Path, site: Site, page: Page) ->
     local_only = [cell for cell in model if "local-only" in cell["tags"]]
     for cell in local_only:
         assert cell["source"].startswith("%%local_only"), cell["source"]
-    if local_only:  # the SDK cells explain themselves instead of failing
+    if local_only:  # the SDK cells explain themselves and show their recorded outputs
         expect(page.get_by_text(NOTE[:60]).first).to_be_attached()
+        expect(page.get_by_text("On a real sidecar it printed:").first).to_be_attached()
     expected = sum(WIDGET_MIME in o["mimes"] for cell in model for o in cell["outputs"])
     check_widgets(page, expected)
     if notebook.stem.startswith("03"):
