@@ -367,14 +367,10 @@ def start(port: int = DEFAULT_PORT, app_id: str = "myapp",
             print(f"Port {port} is in use by another program; statelab uses port {chosen} "
                   "instead.", file=sys.stderr)
     actual = sock.getsockname()[1]
-    api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
-                   extended={"statelab": __version__, "statelab.role": role,
-                             GRPC_PORT_ATTRIBUTE: ""})
-    sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,
-                      owned=True, config_key=key)
-    sidecar.requested_port = port
-    if port and actual != port:
-        sidecar.moved_from = port
+    sidecar = _owned(loaded, host=host, port=port, actual=actual, app_id=app_id,
+                     api_token=api_token, max_body_size=max_body_size, role=role, key=key)
+    api = sidecar.api
+    assert api is not None
     if role == "process":
         identity = Identity(actual)
         if identity.publish():
@@ -398,19 +394,29 @@ def _load(components: str | os.PathLike[str] | Sequence[Component] | None,
     return list(components)
 
 
+def _owned(loaded: list[Component], *, host: str, port: int, actual: int, app_id: str,
+           api_token: str | None, max_body_size: int, role: str,
+           key: tuple[Any, ...]) -> Sidecar:
+    """The handle of a sidecar this process serves on *actual* (asked for *port*)."""
+    api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
+                   extended={"statelab": __version__, "statelab.role": role,
+                             GRPC_PORT_ATTRIBUTE: ""})
+    sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,
+                      owned=True, config_key=key)
+    sidecar.requested_port = port
+    if port and actual != port:
+        sidecar.moved_from = port
+    return sidecar
+
+
 def _start_in_tab(port: int, app_id: str, loaded: list[Component], *, host: str,
                   api_token: str | None, max_body_size: int,
                   config_key: tuple[Any, ...]) -> Sidecar:
     """:func:`start` in a browser tab: the same sidecar on the tab's network, HTTP only."""
     actual = tab_network().free_port(host, port)
-    api = StateAPI(loaded, app_id=app_id, api_token=api_token, max_body_size=max_body_size,
-                   extended={"statelab": __version__, "statelab.role": "kernel",
-                             GRPC_PORT_ATTRIBUTE: ""})
-    sidecar = Sidecar(url=f"http://{host}:{actual}", port=actual, app_id=app_id, api=api,
-                      owned=True, config_key=config_key)
-    sidecar.requested_port = port
-    if port and actual != port:
-        sidecar.moved_from = port
+    sidecar = _owned(loaded, host=host, port=port, actual=actual, app_id=app_id,
+                     api_token=api_token, max_body_size=max_body_size, role="kernel",
+                     key=config_key)
     sidecar._serve_in_tab(host)
     with _registry_lock:
         _registry[actual] = sidecar
