@@ -38,8 +38,8 @@ def recorded_outputs(code: str) -> list[dict[str, Any]]:
         text = (resources.files("statelab") / RECORDINGS).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError):
         return []
-    outputs = json.loads(text).get(cell_key(code), [])
-    return list(outputs)
+    outputs: list[dict[str, Any]] = json.loads(text).get(cell_key(code), [])
+    return outputs
 
 
 def _show(output: dict[str, Any]) -> None:

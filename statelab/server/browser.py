@@ -32,6 +32,10 @@ def _origin(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.host}:{port}"
 
 
+def _served_origin(host: str, port: int) -> str:
+    return _origin(httpx.URL(f"http://{host}:{port}"))
+
+
 class TabNetwork:
     """Origins served in this tab: ``http://host:port`` -> the state API that answers it."""
 
@@ -43,7 +47,7 @@ class TabNetwork:
 
     def listen(self, host: str, port: int, api: StateAPI) -> None:
         """Answer ``http://host:port`` with *api* (a port already served is an error)."""
-        origin = _origin(httpx.URL(f"http://{host}:{port}"))
+        origin = _served_origin(host, port)
         with self._lock:
             if origin in self._served:
                 raise OSError(f"{origin} is already served in this tab")
@@ -51,10 +55,10 @@ class TabNetwork:
 
     def close(self, host: str, port: int) -> None:
         with self._lock:
-            self._served.pop(_origin(httpx.URL(f"http://{host}:{port}")), None)
+            self._served.pop(_served_origin(host, port), None)
 
     def serves(self, host: str, port: int) -> bool:
-        return _origin(httpx.URL(f"http://{host}:{port}")) in self._served
+        return _served_origin(host, port) in self._served
 
     def free_port(self, host: str, wanted: int) -> int:
         """*wanted* if nothing serves it (0 means any), else the next port up that is free."""

@@ -171,17 +171,18 @@ class LiveRace:
         waiting = list(range(len(writers)))
         turns = random.Random(f"{self.race.seed}-turns")
         timeout = None if self.race.timeout_ms is None else self.race.timeout_ms / 1000
+        asked: list[Action] = []
+
+        def ask(action: Action) -> Answer | Pending:
+            asked.append(action)
+            return Pending.LATER
+
         try:
             with httpx.Client(base_url=self.url, headers=self.headers,
                               timeout=timeout or 30) as client:
                 while waiting:
                     process = turns.choice(waiting)
-                    asked: list[Action] = []
-
-                    def ask(action: Action, asked: list[Action] = asked) -> Answer | Pending:
-                        asked.append(action)
-                        return Pending.LATER
-
+                    asked.clear()
                     # The one writer driver, stopped after one action as the simulator does.
                     drive(writers[process], ask, answers[process])
                     if not asked:
